@@ -1,0 +1,1 @@
+"""Aisleway edge server: one per warehouse site."""

@@ -1,0 +1,1 @@
+"""Users, PINs, login tokens, handheld pairing and API keys."""

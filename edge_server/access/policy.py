@@ -1,0 +1,41 @@
+"""Who may do what: every protected route names one permission from this table.
+
+The auth-matrix test walks every route of the app and checks it against this table, so a
+route without a permission, or a role that reaches what it should not, fails the build.
+"""
+
+from __future__ import annotations
+
+FLOOR = frozenset({"picker", "receiver", "counter", "packer"})
+MANAGERS = frozenset({"supervisor", "admin"})
+
+POLICY: dict[str, frozenset[str]] = {
+    # who am I / my session
+    "session.read": FLOOR | MANAGERS | {"integration"},
+    # warehouse model
+    "layout.read": FLOOR | MANAGERS | {"integration"},
+    "layout.write": MANAGERS,
+    "items.read": FLOOR | MANAGERS | {"integration"},
+    "items.write": MANAGERS | {"integration"},
+    # ledger
+    "stock.read": FLOOR | MANAGERS | {"integration"},
+    "stock.receive": frozenset({"receiver"}) | MANAGERS | {"integration"},
+    "stock.move": FLOOR | MANAGERS,
+    "stock.pick": frozenset({"picker", "packer"}) | MANAGERS,
+    "stock.ship": frozenset({"packer"}) | MANAGERS | {"integration"},
+    "stock.adjust": frozenset({"counter"}) | MANAGERS,
+    "stock.status": frozenset({"receiver", "counter"}) | MANAGERS,
+    # access administration
+    "users.read": MANAGERS,
+    "users.write": frozenset({"admin"}),
+    "devices.pair_code": MANAGERS,
+    "devices.manage": MANAGERS,
+    "api_keys.manage": frozenset({"admin"}),
+    # integration
+    "events.read": MANAGERS | {"integration"},
+    "webhooks.manage": frozenset({"admin"}),
+}
+
+
+def allowed(permission: str, role: str) -> bool:
+    return role in POLICY[permission]

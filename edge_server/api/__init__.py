@@ -1,0 +1,1 @@
+"""HTTP routes: one router per area. Routes orchestrate; rules live in domain modules."""

@@ -1,0 +1,88 @@
+"""The edge server's FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from edge_server.api import admin, auth, health
+from edge_server.errors import AislewayError
+from edge_server.services import Services, open_services
+from edge_server.settings import Settings
+from protocols.envelope import error_envelope
+from protocols.errors import ErrorCode
+from protocols.version import API_BASE_PATH, PROTOCOL_VERSION
+
+log = logging.getLogger("aisleway.edge")
+
+
+def _error(
+    status: int, code: ErrorCode, text: str | None = None, details: Any = None
+) -> JSONResponse:
+    body = error_envelope(code, text=text, details=details).model_dump(mode="json")
+    return JSONResponse(status_code=status, content=body)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AislewayError)
+    async def _aisleway(request: Request, exc: AislewayError) -> JSONResponse:
+        log.info("refused", extra={"path": request.url.path, "code": exc.code.value})
+        return _error(exc.status, exc.code, exc.text, exc.details or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                "reason": e.get("msg"),
+            }
+            for e in exc.errors()
+        ]
+        return _error(422, ErrorCode.VALIDATION_FAILED, details={"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.VALIDATION_FAILED
+        return _error(exc.status_code, code, str(exc.detail) if exc.status_code != 404 else None)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return _error(500, ErrorCode.INTERNAL)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = services or open_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for start in app.state.on_start:
+            start()
+        try:
+            yield
+        finally:
+            for stop in reversed(app.state.on_stop):
+                stop()
+
+    app = FastAPI(
+        title="Aisleway edge server",
+        version=PROTOCOL_VERSION,
+        description=f"Warehouse site {settings.site}. All API routes live under {API_BASE_PATH}.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.on_start = []
+    app.state.on_stop = []
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for module in (auth, admin):
+        app.include_router(module.router, prefix=API_BASE_PATH)
+    return app

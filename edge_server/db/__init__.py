@@ -1,0 +1,3 @@
+from edge_server.db.database import Database
+
+__all__ = ["Database"]

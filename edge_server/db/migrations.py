@@ -1,0 +1,315 @@
+"""Named schema migrations. Each applies once; its record commits with it.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from sqlite_utils import Database as SUDatabase
+from sqlite_utils.migrations import Migrations
+
+if TYPE_CHECKING:
+    from edge_server.db.database import Database
+
+migrations = Migrations("aisleway-edge")
+
+LOCATION_TYPES = (
+    "pick_face",
+    "reserve",
+    "receiving_dock",
+    "staging",
+    "packing",
+    "shipping_dock",
+    "returns",
+    "quarantine",
+)
+STOCK_STATUSES = ("available", "quarantine", "damaged")
+MOVEMENT_TYPES = (
+    "receipt",
+    "putaway",
+    "move",
+    "replenish",
+    "pick",
+    "adjustment",
+    "count",
+    "ship",
+    "return",
+    "disposition",
+    "status_change",
+)
+ROLES = ("picker", "receiver", "counter", "packer", "supervisor", "admin", "integration")
+
+
+def _script(db: SUDatabase, sql: str) -> None:
+    """Run several statements inside the caller's transaction.
+
+    `executescript()` would COMMIT first and break the migration's atomicity, so statements
+    are split with `sqlite3.complete_statement` (which understands trigger bodies).
+    """
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            db.execute(buffer)
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer!r}")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+@migrations()
+def m001_meta(db: SUDatabase) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations()
+def m002_warehouse(db: SUDatabase) -> None:
+    _script(
+        db,
+        f"""
+        CREATE TABLE sites (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL DEFAULT '',
+            depot_x REAL NOT NULL DEFAULT 0,
+            depot_y REAL NOT NULL DEFAULT 0,
+            layout_json TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE zones (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            code TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            UNIQUE (site_id, code)
+        );
+        CREATE TABLE locations (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            zone_id INTEGER REFERENCES zones(id),
+            code TEXT NOT NULL,
+            type TEXT NOT NULL CHECK (type IN {_in(LOCATION_TYPES)}),
+            block TEXT,
+            aisle INTEGER,
+            bay INTEGER,
+            level INTEGER,
+            side TEXT CHECK (side IS NULL OR side IN ('L', 'R')),
+            x REAL NOT NULL DEFAULT 0,
+            y REAL NOT NULL DEFAULT 0,
+            max_volume_cm3 REAL,
+            max_weight_kg REAL,
+            max_skus INTEGER,
+            temperature_class TEXT NOT NULL DEFAULT 'ambient',
+            hazmat_allowed INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (site_id, code)
+        );
+        CREATE INDEX idx_locations_code ON locations(code);
+        """,
+    )
+
+
+@migrations()
+def m003_items(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            sku TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            uom TEXT NOT NULL DEFAULT 'EA',
+            case_qty INTEGER NOT NULL DEFAULT 1 CHECK (case_qty >= 1),
+            weight_kg REAL CHECK (weight_kg IS NULL OR weight_kg > 0),
+            length_cm REAL CHECK (length_cm IS NULL OR length_cm > 0),
+            width_cm REAL CHECK (width_cm IS NULL OR width_cm > 0),
+            height_cm REAL CHECK (height_cm IS NULL OR height_cm > 0),
+            lot_tracked INTEGER NOT NULL DEFAULT 0,
+            expiry_tracked INTEGER NOT NULL DEFAULT 0,
+            serial_tracked INTEGER NOT NULL DEFAULT 0,
+            velocity TEXT NOT NULL DEFAULT 'C' CHECK (velocity IN ('A', 'B', 'C')),
+            owner TEXT NOT NULL DEFAULT '',
+            size TEXT NOT NULL DEFAULT '',
+            colour TEXT NOT NULL DEFAULT '',
+            attributes_json TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE item_gtins (
+            gtin TEXT PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            uom TEXT NOT NULL DEFAULT 'EA',
+            qty INTEGER NOT NULL DEFAULT 1 CHECK (qty >= 1)
+        );
+        CREATE INDEX idx_item_gtins_item ON item_gtins(item_id);
+        CREATE TABLE lots (
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL,
+            expiry TEXT,
+            PRIMARY KEY (item_id, lot)
+        );
+        """,
+    )
+
+
+@migrations()
+def m004_ledger(db: SUDatabase) -> None:
+    _script(
+        db,
+        f"""
+        CREATE TABLE stock (
+            id INTEGER PRIMARY KEY,
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            lpn TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN {_in(STOCK_STATUSES)}),
+            qty INTEGER NOT NULL CHECK (qty >= 0),
+            updated_at TEXT NOT NULL,
+            UNIQUE (location_id, item_id, lot, lpn, status)
+        );
+        CREATE INDEX idx_stock_item ON stock(item_id);
+        CREATE INDEX idx_stock_lpn ON stock(lpn) WHERE lpn != '';
+        CREATE TABLE movements (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            type TEXT NOT NULL CHECK (type IN {_in(MOVEMENT_TYPES)}),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            lpn TEXT NOT NULL DEFAULT '',
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            from_location_id INTEGER REFERENCES locations(id),
+            from_status TEXT CHECK (from_status IS NULL OR from_status IN {_in(STOCK_STATUSES)}),
+            to_location_id INTEGER REFERENCES locations(id),
+            to_status TEXT CHECK (to_status IS NULL OR to_status IN {_in(STOCK_STATUSES)}),
+            to_lpn TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            ref TEXT NOT NULL DEFAULT '',
+            user_id INTEGER,
+            device_id INTEGER,
+            CHECK (from_location_id IS NOT NULL OR to_location_id IS NOT NULL),
+            CHECK ((from_location_id IS NULL) = (from_status IS NULL)),
+            CHECK ((to_location_id IS NULL) = (to_status IS NULL))
+        );
+        CREATE INDEX idx_movements_from ON movements(from_location_id, item_id);
+        CREATE INDEX idx_movements_to ON movements(to_location_id, item_id);
+        CREATE INDEX idx_movements_ts ON movements(ts);
+        -- The ledger is append-only: a movement is never edited or removed.
+        CREATE TRIGGER movements_no_update BEFORE UPDATE ON movements
+            BEGIN SELECT RAISE(ABORT, 'movements are append-only'); END;
+        CREATE TRIGGER movements_no_delete BEFORE DELETE ON movements
+            BEGIN SELECT RAISE(ABORT, 'movements are append-only'); END;
+        """,
+    )
+
+
+@migrations()
+def m005_access(db: SUDatabase) -> None:
+    _script(
+        db,
+        f"""
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            badge TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN {_in(ROLES)}),
+            pin_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            failed_attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE devices (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            secret_hash TEXT NOT NULL UNIQUE,
+            paired_at TEXT NOT NULL,
+            paired_by INTEGER REFERENCES users(id),
+            last_seen_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE TABLE pairing_codes (
+            id INTEGER PRIMARY KEY,
+            code_hash TEXT NOT NULL UNIQUE,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            device_id INTEGER REFERENCES devices(id)
+        );
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL DEFAULT 'integration' CHECK (role IN {_in(ROLES)}),
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        """,
+    )
+
+
+@migrations()
+def m006_integration(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE idempotency (
+            principal TEXT NOT NULL,
+            key TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            status_code INTEGER NOT NULL,
+            response_json TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (principal, key)
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            payload_json TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE webhook_subscribers (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            event_types_json TEXT NOT NULL DEFAULT '["*"]',
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+            subscriber_id INTEGER NOT NULL REFERENCES webhook_subscribers(id),
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_status_code INTEGER,
+            last_error TEXT,
+            delivered_at TEXT,
+            UNIQUE (outbox_id, subscriber_id)
+        );
+        CREATE INDEX idx_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+        """,
+    )
+
+
+def apply_migrations(database: Database) -> list[str]:
+    """Apply what is pending inside one write transaction; return the names applied."""
+    with database.write() as w:
+        pending = [m.name for m in migrations.pending(w)]
+        # Inside our BEGIN IMMEDIATE, sqlite-utils' atomic() nests as savepoints, so each
+        # migration and its record commit together with the rest, or not at all.
+        migrations.apply(w)
+    return pending

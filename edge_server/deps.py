@@ -1,0 +1,156 @@
+"""FastAPI dependencies: services, the caller (user + device, or API key), permissions,
+and the idempotent-mutation context."""
+
+# No `from __future__ import annotations` here: FastAPI must see the real objects in the
+# nested dependency signatures below (a string annotation cannot name a local).
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from sqlite_utils import Database as SUDatabase
+
+from edge_server.access.api_keys import API_KEY_PREFIX
+from edge_server.access.policy import POLICY, allowed
+from edge_server.access.tokens import TOKEN_PREFIX
+from edge_server.access.users import HANDHELD_ROLES
+from edge_server.db import Database
+from edge_server.errors import AislewayError
+from edge_server.integration.idempotency import run_idempotent
+from edge_server.services import Services
+from protocols.errors import ErrorCode
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_db(services: ServicesDep) -> Database:
+    return services.db
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user (on a handheld or the web) or an integration's API key."""
+
+    kind: str  # "user" | "api_key"
+    role: str
+    user_id: int | None = None
+    device_id: int | None = None
+    api_key_id: int | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable identity for idempotency keys and audit."""
+        if self.kind == "api_key":
+            return f"key:{self.api_key_id}"
+        return f"user:{self.user_id}"
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AislewayError(ErrorCode.TOKEN_INVALID)
+    return value.strip()
+
+
+def get_principal(
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_device_token: Annotated[str | None, Header()] = None,
+) -> Principal:
+    token = _bearer(authorization)
+    if token is None:
+        raise AislewayError(ErrorCode.AUTH_REQUIRED)
+    if token.startswith(API_KEY_PREFIX + "_"):
+        key = services.api_keys.identify(token)
+        return Principal(kind="api_key", role=key.role, api_key_id=key.id)
+    if not token.startswith(TOKEN_PREFIX + "."):
+        raise AislewayError(ErrorCode.TOKEN_INVALID)
+    claims = services.tokens.verify(token)
+    user = services.users.get(claims.user_id)
+    if user is None or user.role != claims.role:
+        raise AislewayError(ErrorCode.TOKEN_INVALID)
+    if claims.device_id is not None:
+        # A handheld session: the device credential must come along and match the token.
+        if not x_device_token:
+            raise AislewayError(ErrorCode.DEVICE_REQUIRED)
+        if services.devices.identify(x_device_token) != claims.device_id:
+            raise AislewayError(ErrorCode.DEVICE_UNKNOWN)
+    elif user.role in HANDHELD_ROLES:
+        raise AislewayError(ErrorCode.DEVICE_REQUIRED)
+    return Principal(kind="user", role=user.role, user_id=user.id, device_id=claims.device_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def Requires(permission: str) -> Callable[..., Principal]:
+    """Dependency: the caller must hold `permission` (see access/policy.py)."""
+    if permission not in POLICY:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def require(principal: PrincipalDep) -> Principal:
+        if not allowed(permission, principal.role):
+            raise AislewayError(ErrorCode.FORBIDDEN_ROLE, details={"permission": permission})
+        return principal
+
+    require.permission = permission  # type: ignore[attr-defined]
+    return require
+
+
+@dataclass
+class Mutation:
+    """An idempotent write on behalf of a caller."""
+
+    db: Database
+    principal: Principal
+    key: str | None
+    method: str
+    path: str
+
+    def run(
+        self, payload: Any, effect: Callable[[SUDatabase], tuple[int, dict[str, Any]]]
+    ) -> tuple[int, dict[str, Any]]:
+        return run_idempotent(
+            self.db,
+            principal=self.principal.id,
+            key=self.key,
+            method=self.method,
+            path=self.path,
+            payload=payload,
+            effect=effect,
+        )
+
+
+def Mutates(permission: str) -> Callable[..., Mutation]:
+    """Dependency for a mutating route: caller holding `permission` + Idempotency-Key + db.
+
+    Use as `m: Annotated[Mutation, Depends(Mutates("stock.move"))]`."""
+    requires = Requires(permission)
+
+    def dep(
+        request: Request,
+        db: DbDep,
+        principal: Annotated[Principal, Depends(requires)],
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> Mutation:
+        return Mutation(
+            db=db,
+            principal=principal,
+            key=idempotency_key,
+            method=request.method,
+            path=request.url.path,
+        )
+
+    dep.permission = permission  # type: ignore[attr-defined]
+    return dep

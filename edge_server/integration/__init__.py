@@ -1,0 +1,1 @@
+"""Talking to other systems: idempotent commands in, signed webhooks out."""

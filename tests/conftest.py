@@ -1,0 +1,112 @@
+"""Shared fixtures: a real SQLite file per test, the real app, and logged-in callers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from edge_server.app import create_app
+from edge_server.db import Database
+from edge_server.services import Services, open_services
+from edge_server.settings import Settings
+
+_keys = itertools.count(1)
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "db_path": tmp_path / "site.db",
+        "site": "CHI",
+        "advertise": False,
+        "relay_enabled": False,
+        # Fast PIN hashing in tests; production keeps the defaults.
+        "pin_hash_time_cost": 1,
+        "pin_hash_memory_kib": 1024,
+        "webhook_allow_private": True,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path) -> Iterator[Database]:
+    db = Database(tmp_path / "fresh.db")
+    db.migrate()
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = open_services(settings)
+    yield svc
+    svc.db.close()
+
+
+@pytest.fixture
+def edge(services: Services) -> Iterator[TestClient]:
+    """The edge server app in-process (lifespan runs)."""
+    app = create_app(services.settings, services)
+    with TestClient(app) as client:
+        yield client
+
+
+def idem() -> dict[str, str]:
+    """A fresh Idempotency-Key header."""
+    return {"Idempotency-Key": f"test-{next(_keys)}"}
+
+
+class Caller:
+    """Headers for one logged-in user (and device) or API key."""
+
+    def __init__(self, headers: dict[str, str], role: str) -> None:
+        self.headers = headers
+        self.role = role
+
+    def with_key(self, key: str | None = None) -> dict[str, str]:
+        return {**self.headers, "Idempotency-Key": key or f"test-{next(_keys)}"}
+
+
+def login_as(services: Services, role: str, *, badge: str | None = None) -> Caller:
+    """Create a user of `role` and return its auth headers (paired device for floor roles)."""
+    badge = badge or f"{role}-{next(_keys)}"
+    if role == "integration":
+        _, secret = services.api_keys.create(f"{badge}")
+        return Caller({"Authorization": f"Bearer {secret}"}, role)
+    user = services.users.create(badge=badge, pin="1234", role=role)
+    headers: dict[str, str] = {}
+    device_id = None
+    if role in {"picker", "receiver", "counter", "packer"}:
+        code = services.devices.create_pairing_code()
+        device = services.devices.pair(code.code, f"hh-{badge}")
+        headers["X-Device-Token"] = device.secret
+        device_id = device.device_id
+    token = services.tokens.issue(user_id=user.id, role=role, device_id=device_id)
+    headers["Authorization"] = f"Bearer {token}"
+    return Caller(headers, role)
+
+
+@pytest.fixture
+def as_role(services: Services) -> Any:
+    return lambda role, **kw: login_as(services, role, **kw)
+
+
+def assert_response(resp: Any, status: int, *, code: str | None = None) -> dict[str, Any]:
+    """Check status (and error code); return the envelope's data."""
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) >= {"next_state", "data", "message"}, body
+    if code is not None:
+        assert body["message"]["code"] == code, body
+    data: dict[str, Any] = body["data"]
+    return data
