@@ -1,0 +1,133 @@
+"""The inventory ledger over HTTP: stock, movements, and the commands that change stock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlite_utils import Database as SUDatabase
+
+from edge_server.api.responses import ok, reply
+from edge_server.deps import Mutates, Mutation, Principal, Requires, ServicesDep
+from edge_server.wms import inventory
+from edge_server.wms.ledger import Actor
+from protocols.envelope import Envelope
+from protocols.inventory import (
+    AdjustmentIn,
+    MoveIn,
+    MovementOut,
+    PickIn,
+    ReceiptIn,
+    ShipmentIn,
+    StatusChangeIn,
+    StockOut,
+)
+
+router = APIRouter(prefix="/inventory", tags=["inventory"])
+
+Command = Callable[[SUDatabase, str, Any, Actor], dict[str, Any]]
+
+
+def _apply(m: Mutation, site: str, cmd: BaseModel, run: Command, status: int = 201) -> JSONResponse:
+    actor = Actor(user_id=m.principal.user_id, device_id=m.principal.device_id)
+
+    def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
+        return status, ok(run(w, site, cmd, actor))
+
+    return reply(*m.run(cmd.model_dump(mode="json"), effect))
+
+
+MovementEnvelope = Envelope[dict[str, Any]]
+
+
+@router.post("/receipts", status_code=201, response_model=MovementEnvelope)
+def post_receipt(
+    body: ReceiptIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.receive"))]
+) -> JSONResponse:
+    """Stock arrives into a location (receiving dock, returns, or a found-stock correction)."""
+    return _apply(m, s.settings.site, body, inventory.receive)
+
+
+@router.post("/moves", status_code=201, response_model=MovementEnvelope)
+def post_move(
+    body: MoveIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.move"))]
+) -> JSONResponse:
+    """Move stock from one location to another (putaway, replenishment, consolidation)."""
+    return _apply(m, s.settings.site, body, inventory.move)
+
+
+@router.post("/picks", status_code=201, response_model=MovementEnvelope)
+def post_pick(
+    body: PickIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.pick"))]
+) -> JSONResponse:
+    """Pick stock from a bin into a tote, cart or staging location."""
+    return _apply(m, s.settings.site, body, inventory.pick)
+
+
+@router.post("/shipments", status_code=201, response_model=MovementEnvelope)
+def post_shipment(
+    body: ShipmentIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.ship"))]
+) -> JSONResponse:
+    """Stock leaves the building."""
+    return _apply(m, s.settings.site, body, inventory.ship)
+
+
+@router.post("/adjustments", status_code=201, response_model=MovementEnvelope)
+def post_adjustment(
+    body: AdjustmentIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.adjust"))]
+) -> JSONResponse:
+    """Correct the books to what is physically there; a reason is required."""
+    return _apply(m, s.settings.site, body, inventory.adjust)
+
+
+@router.post("/status-changes", status_code=201, response_model=MovementEnvelope)
+def post_status_change(
+    body: StatusChangeIn,
+    s: ServicesDep,
+    m: Annotated[Mutation, Depends(Mutates("stock.status"))],
+) -> JSONResponse:
+    """Quarantine, mark damaged or release stock where it lies."""
+    return _apply(m, s.settings.site, body, inventory.change_status)
+
+
+@router.get("/stock", response_model=Envelope[list[StockOut]])
+def get_stock(
+    s: ServicesDep,
+    who: Annotated[Principal, Depends(Requires("stock.read"))],
+    sku: str | None = None,
+    location: str | None = None,
+    lpn: str | None = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    rows = inventory.stock_rows(
+        s.db,
+        s.settings.site,
+        sku=sku,
+        location=location,
+        lpn=lpn,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    return {"data": rows}
+
+
+@router.get("/movements", response_model=Envelope[list[MovementOut]])
+def get_movements(
+    s: ServicesDep,
+    who: Annotated[Principal, Depends(Requires("stock.read"))],
+    sku: str | None = None,
+    location: str | None = None,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    return {
+        "data": inventory.movement_rows(
+            s.db, sku=sku, location=location, after_id=after_id, limit=limit
+        )
+    }

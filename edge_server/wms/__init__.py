@@ -1,0 +1,1 @@
+"""The warehouse domain: ledger, layout, items and the workflows built on them."""
