@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edge_server.api import admin, auth, health
+from edge_server.api import admin, auth, health, inventory
 from edge_server.errors import AislewayError
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
@@ -83,6 +83,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.on_stop = []
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, admin):
+    for module in (auth, admin, inventory):
         app.include_router(module.router, prefix=API_BASE_PATH)
     return app
