@@ -61,6 +61,26 @@ def edge(services: Services) -> Iterator[TestClient]:
         yield client
 
 
+def api_routes(app: Any) -> list[tuple[str, Any]]:
+    """(full path, APIRoute) for every API route, through included routers of any depth.
+
+    FastAPI >= 0.16x keeps included routers lazily (`_IncludedRouter`); older versions copy
+    the routes into the app. Both are handled."""
+    from fastapi.routing import APIRoute
+
+    found: list[tuple[str, Any]] = []
+
+    def walk(routes: Any, prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append((prefix + route.path, route))
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes, prefix + route.include_context.prefix)
+
+    walk(app.routes, "")
+    return found
+
+
 def idem() -> dict[str, str]:
     """A fresh Idempotency-Key header."""
     return {"Idempotency-Key": f"test-{next(_keys)}"}
