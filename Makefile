@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean venv
+.PHONY: demo demo-reset test lint typecheck bench docs clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m edge_server.cli demo
+
+demo-reset: $(STAMP)
+	$(PY) -m edge_server.cli demo --reset
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -36,3 +39,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+docs: $(STAMP)
+	$(PY) scripts/gen_error_docs.py
