@@ -12,8 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edge_server.api import admin, auth, health, inventory
+from edge_server.api import admin, auth, health, inventory, items, layout, webhooks
 from edge_server.errors import AislewayError
+from edge_server.integration.webhooks import WebhookRelay
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
 from protocols.envelope import error_envelope
@@ -83,6 +84,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.on_stop = []
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, admin, inventory):
+    for module in (auth, admin, inventory, webhooks, layout, items):
         app.include_router(module.router, prefix=API_BASE_PATH)
+    if settings.relay_enabled:
+        relay = WebhookRelay(services.db, settings)
+        app.state.relay = relay
+        app.state.on_start.append(relay.start)
+        app.state.on_stop.append(relay.close)
     return app

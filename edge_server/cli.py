@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from edge_server.db.migrations import ROLES
 from edge_server.errors import AislewayError
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
@@ -52,10 +53,12 @@ def cmd_edge_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.host:
         settings.host = args.host
-    if args.port:
+    if args.port is not None:
         settings.port = args.port
     if args.no_advertise:
         settings.advertise = False
+    if args.advertise_interface:
+        settings.advertise_interface = args.advertise_interface
     return serve(settings)
 
 
@@ -102,6 +105,124 @@ def cmd_edge_add_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_refusal(exc: AislewayError) -> None:
+    """A refusal on stderr, one line per problem where the details list them."""
+    print(f"error: {exc.text}", file=sys.stderr)
+    for problem in exc.details.get("errors", []):
+        print(f"  {problem['field']}: {problem['reason']}", file=sys.stderr)
+    for loc in exc.details.get("locations", []):
+        print(f"  {loc['code']} holds {loc['qty']}", file=sys.stderr)
+    if exc.details.get("count", 0) > len(exc.details.get("locations", [])):
+        print(f"  ... {exc.details['count']} bins in all", file=sys.stderr)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def cmd_edge_load_layout(args: argparse.Namespace) -> int:
+    from edge_server.wms.layout import read_layout
+    from edge_server.wms.layout_store import load_layout
+
+    settings = _settings(args)
+    try:
+        layout = read_layout(args.file)  # a bad file is refused before the database is opened
+        services = open_services(settings)
+        try:
+            summary = load_layout(services.db, layout, site=settings.site, dry_run=args.dry_run)
+        finally:
+            services.db.close()
+    except AislewayError as exc:
+        _print_refusal(exc)
+        if exc.details.get("errors", [{}])[0].get("field") == "site":
+            print("  (choose the site with --site or AISLEWAY_SITE)", file=sys.stderr)
+        return 2
+    blocks, cross = len(layout.blocks), len(layout.cross_aisles)
+    print(
+        f"site {summary.site}: {summary.bins} bins "
+        f"({blocks} block{'s' * (blocks != 1)}, {cross} cross aisles, "
+        f"{len(layout.file.areas)} explicit areas)"
+    )
+    print(
+        f"  added {summary.added}, updated {summary.updated}, reactivated {summary.reactivated}, "
+        f"deactivated {summary.deactivated}, unchanged {summary.unchanged}"
+    )
+    print(f"  by type: {_counts(summary.by_type)}")
+    print(f"  by zone: {_counts(summary.by_zone)}")
+    if args.dry_run:
+        print("dry run: nothing was written")
+    elif summary.changed:
+        print(f"layout loaded into {settings.db_path}")
+    else:
+        print("nothing changed: the site already has this layout")
+    return 0
+
+
+def cmd_edge_show_layout(args: argparse.Namespace) -> int:
+    from edge_server.wms.layout_store import stored_layout_info
+
+    services = _services(args)
+    try:
+        info = stored_layout_info(services.db, services.settings.site)
+    except AislewayError as exc:
+        _print_refusal(exc)
+        return 2
+    finally:
+        services.db.close()
+    if args.json:
+        _print_json(info["file"])
+        return 0
+    summary = info["summary"]
+    depot = summary["depot"]
+    print(f"site {info['site']}: depot at x={depot['x']:g}, y={depot['y']:g}")
+    for b in summary["blocks"]:
+        print(
+            f"  block {b['id']} (zone {b['zone']}): {b['aisles']} aisles x={b['first_aisle_x']:g}"
+            f"..{b['last_aisle_x']:g}, y={b['front_y']:g}..{b['back_y']:g}, {b['bays']} bays, "
+            f"{b['levels']} levels, {b['bins']} bins"
+        )
+    for c in summary["cross_aisles"]:
+        joins = ", ".join(f"{j['block']} {j['end']}" for j in c["joins"])
+        depot_note = ", depot" if c["depot"] else ""
+        print(f"  cross aisle y={c['y']:g} x={c['x_min']:g}..{c['x_max']:g}: {joins}{depot_note}")
+    print(f"  by type: {_counts(summary['by_type'])}")
+    print(f"  by zone: {_counts(summary['by_zone'])}")
+    locs = info["locations"]
+    print(f"  locations: {locs['active']} active, {locs['inactive']} inactive")
+    return 0
+
+
+def cmd_edge_import_items(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from edge_server.wms.item_import import import_items, read_items_csv_file
+
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    bar = tqdm(unit=" lines", file=sys.stderr, desc="checking rows") if show else None
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        # The file is read and checked before the database is opened: an unreadable file
+        # (exit 2) changes nothing, not even by creating the database.
+        parsed = read_items_csv_file(args.file, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    services = _services(args)
+    try:
+        report = import_items(services.db, parsed, dry_run=args.dry_run)
+    finally:
+        services.db.close()
+    print(report.table())
+    if args.report_json:
+        Path(args.report_json).write_text(report.to_json() + "\n", encoding="utf-8")
+    return 0 if report.ok else 1
+
+
 def _add_db_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="site SQLite file (default: AISLEWAY_DB_PATH or var/aisleway.db)")
     p.add_argument("--site", help="site code (default: AISLEWAY_SITE or CHI)")
@@ -124,20 +245,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("serve", cmd_edge_serve, "run the edge server (HTTP API, relay, zeroconf)")
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default 8000)")
+    p.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--no-advertise", action="store_true", help="do not advertise with zeroconf")
+    p.add_argument(
+        "--advertise-interface",
+        metavar="ADDRESS",
+        help="IPv4 address of the interface to advertise on (required with --host 0.0.0.0)",
+    )
 
     add("check", cmd_edge_check, "verify stock == sum of movements and SQLite integrity")
     add("pair", cmd_edge_pair, "create a one-time pairing code for a handheld")
 
     p = add("add-user", cmd_edge_add_user, "create a user with a badge, PIN and role")
-    p.add_argument("badge")
+    p.add_argument("badge", help="what the badge barcode encodes (3-32 letters, digits, - _)")
     p.add_argument("--pin", required=True, help="4 to 8 digits")
-    p.add_argument("--role", required=True)
-    p.add_argument("--name", default="")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--name", default="", help="the person's name, shown on screens")
 
     p = add("add-api-key", cmd_edge_add_api_key, "create an API key for an integration")
     p.add_argument("name", help="who the key is for, e.g. 'oms' or 'webstore'")
+
+    p = add("import-items", cmd_edge_import_items, "import the item master from a CSV file")
+    p.add_argument("file", help="CSV file (columns in docs/items.md)")
+    p.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    p.add_argument("--report-json", metavar="PATH", help="also write the report as JSON")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: only when stderr is a terminal)",
+    )
+
+    p = add("load-layout", cmd_edge_load_layout, "load the site's layout file (bins, zones)")
+    p.add_argument("file", help="layout JSON file (docs/layout.md)")
+    p.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+
+    p = add("show-layout", cmd_edge_show_layout, "print the site's loaded layout")
+    p.add_argument("--json", action="store_true", help="print the layout file as loaded")
 
     demo = top.add_parser("demo", help="create a demo site and run it on 127.0.0.1:8000")
     demo.add_argument("--dir", default="var/demo", help="where the demo database lives")

@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8000, description="Port the HTTP server binds.")
     advertise: bool = Field(default=True, description="Advertise the server with zeroconf.")
+    advertise_interface: str | None = Field(
+        default=None,
+        description=(
+            "IPv4 address of the interface zeroconf advertises on when the server binds every "
+            "address (0.0.0.0); otherwise the bind address is used and this must match it."
+        ),
+    )
     token_ttl_seconds: int = Field(
         default=12 * 3600, description="Lifetime of a login token (one shift by default)."
     )

@@ -36,8 +36,11 @@ class ErrorCode(StrEnum):
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION"
     UNKNOWN_ITEM = "UNKNOWN_ITEM"
     LAYOUT_INVALID = "LAYOUT_INVALID"
+    LAYOUT_NOT_LOADED = "LAYOUT_NOT_LOADED"
+    LOCATION_HAS_STOCK = "LOCATION_HAS_STOCK"
     ITEM_INVALID = "ITEM_INVALID"
     IMPORT_INVALID = "IMPORT_INVALID"
+    GTIN_IN_USE = "GTIN_IN_USE"
     # ledger
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     QUANTITY_INVALID = "QUANTITY_INVALID"
@@ -47,8 +50,16 @@ class ErrorCode(StrEnum):
     BARCODE_UNREADABLE = "BARCODE_UNREADABLE"
     BARCODE_CHECK_DIGIT = "BARCODE_CHECK_DIGIT"
     BARCODE_UNEXPECTED = "BARCODE_UNEXPECTED"
+    BARCODE_NOT_RECOGNISED = "BARCODE_NOT_RECOGNISED"
+    BARCODE_LABEL_INVALID = "BARCODE_LABEL_INVALID"
+    BARCODE_GS1_SEPARATOR_MISSING = "BARCODE_GS1_SEPARATOR_MISSING"
+    BARCODE_GS1_UNKNOWN_AI = "BARCODE_GS1_UNKNOWN_AI"
+    BARCODE_GS1_FIELD_INVALID = "BARCODE_GS1_FIELD_INVALID"
+    BARCODE_GS1_DATE_INVALID = "BARCODE_GS1_DATE_INVALID"
     # webhooks
     WEBHOOK_URL_INVALID = "WEBHOOK_URL_INVALID"
+    WEBHOOK_SUBSCRIBER_INACTIVE = "WEBHOOK_SUBSCRIBER_INACTIVE"
+    WEBHOOK_DELIVERY_NOT_FAILED = "WEBHOOK_DELIVERY_NOT_FAILED"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -91,8 +102,17 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ErrorCode.UNKNOWN_LOCATION: ErrorDef(404, "That bin or location does not exist."),
     ErrorCode.UNKNOWN_ITEM: ErrorDef(404, "That item is not in the item master."),
     ErrorCode.LAYOUT_INVALID: ErrorDef(422, "The layout file is not valid."),
+    ErrorCode.LAYOUT_NOT_LOADED: ErrorDef(
+        404, "No layout has been loaded for this site yet. A supervisor must load one first."
+    ),
+    ErrorCode.LOCATION_HAS_STOCK: ErrorDef(
+        409, "A bin that still holds stock cannot be removed. Move its stock out first."
+    ),
     ErrorCode.ITEM_INVALID: ErrorDef(422, "The item data is not valid."),
     ErrorCode.IMPORT_INVALID: ErrorDef(422, "The file could not be imported."),
+    ErrorCode.GTIN_IN_USE: ErrorDef(
+        409, "That barcode (GTIN) already belongs to another item. Remove it there first."
+    ),
     ErrorCode.INSUFFICIENT_STOCK: ErrorDef(
         409, "There is not enough stock there for this. Count the bin or call a supervisor."
     ),
@@ -104,7 +124,33 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
         422, "That barcode has a wrong check digit. Scan again or key it in."
     ),
     ErrorCode.BARCODE_UNEXPECTED: ErrorDef(422, "That is not the kind of barcode expected here."),
+    ErrorCode.BARCODE_NOT_RECOGNISED: ErrorDef(
+        422, "That barcode is not one the warehouse uses. Scan the product, bin or pallet label."
+    ),
+    ErrorCode.BARCODE_LABEL_INVALID: ErrorDef(
+        422, "That warehouse label is incomplete or mistyped. Scan it again or key it in."
+    ),
+    ErrorCode.BARCODE_GS1_SEPARATOR_MISSING: ErrorDef(
+        422,
+        "The fields on this label ran together, so its lot or serial cannot be trusted. "
+        "Key in the lot and date, and tell a supervisor if it keeps happening.",
+    ),
+    ErrorCode.BARCODE_GS1_UNKNOWN_AI: ErrorDef(
+        422, "This label has a field the system does not know. Scan another barcode on it."
+    ),
+    ErrorCode.BARCODE_GS1_FIELD_INVALID: ErrorDef(
+        422, "A field on this label is in the wrong format. Scan again or key it in."
+    ),
+    ErrorCode.BARCODE_GS1_DATE_INVALID: ErrorDef(
+        422, "The date on this label is not a real date. Check the printed date and key it in."
+    ),
     ErrorCode.WEBHOOK_URL_INVALID: ErrorDef(422, "That webhook address is not allowed."),
+    ErrorCode.WEBHOOK_SUBSCRIBER_INACTIVE: ErrorDef(
+        409, "That webhook subscriber is deactivated. Create a new subscriber instead."
+    ),
+    ErrorCode.WEBHOOK_DELIVERY_NOT_FAILED: ErrorDef(
+        409, "Only a failed webhook delivery can be retried; this one is still pending or done."
+    ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }
 

@@ -305,6 +305,24 @@ def m006_integration(db: SUDatabase) -> None:
     )
 
 
+@migrations()
+def m007_webhook_relay(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        ALTER TABLE webhook_subscribers ADD COLUMN description TEXT NOT NULL DEFAULT '';
+        ALTER TABLE webhook_subscribers ADD COLUMN deactivated_at TEXT;
+        -- During a secret rotation deliveries are signed with both secrets until this time.
+        ALTER TABLE webhook_subscribers ADD COLUMN previous_secret TEXT;
+        ALTER TABLE webhook_subscribers ADD COLUMN previous_secret_until TEXT;
+        ALTER TABLE webhook_deliveries ADD COLUMN last_attempt_at TEXT;
+        -- The relay walks each subscriber's pending deliveries in event order.
+        CREATE INDEX idx_deliveries_queue
+            ON webhook_deliveries(status, subscriber_id, outbox_id);
+        """,
+    )
+
+
 def apply_migrations(database: Database) -> list[str]:
     """Apply what is pending inside one write transaction; return the names applied."""
     with database.write() as w:

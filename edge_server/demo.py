@@ -1,0 +1,137 @@
+"""`aisleway demo` / `make demo`: a demo site with layout, items, stock and users, served on
+127.0.0.1 and advertised with zeroconf on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from edge_server.errors import AislewayError
+from edge_server.services import Services, open_services
+from edge_server.settings import Settings
+from edge_server.wms import inventory
+from edge_server.wms.item_import import ImportReport, import_items
+from edge_server.wms.layout import Layout
+from edge_server.wms.layout_store import load_layout
+from edge_server.wms.ledger import Actor
+from protocols.inventory import ReceiptIn
+
+SITE = "CHI"
+USERS = [  # badge, PIN, role, name
+    ("ADMIN01", "1111", "admin", "Avery Admin"),
+    ("SUP01", "2222", "supervisor", "Sam Supervisor"),
+    ("PICK01", "1234", "picker", "Pat Picker"),
+    ("REC01", "1234", "receiver", "Riley Receiver"),
+    ("CNT01", "1234", "counter", "Casey Counter"),
+    ("PACK01", "1234", "packer", "Parker Packer"),
+]
+
+
+@dataclass
+class DemoInfo:
+    created: bool
+    items: ImportReport | None = None
+    stocked_bins: int = 0
+    api_key: str | None = None
+    users: list[tuple[str, str, str, str]] = field(default_factory=lambda: list(USERS))
+
+
+def _data(name: str) -> bytes:
+    return resources.files("edge_server.demo_data").joinpath(name).read_bytes()
+
+
+def demo_settings(directory: Path, port: int = 8000) -> Settings:
+    return Settings(
+        db_path=directory / "aisleway.db",
+        site=SITE,
+        host="127.0.0.1",
+        port=port,
+        advertise=True,
+        webhook_allow_private=True,  # a local OMS or test receiver on this machine
+        log_json=False,
+    )
+
+
+def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
+    """Fill an empty site database; a database that has users already is left alone."""
+    db = services.db
+    if db.query_one("SELECT 1 FROM users LIMIT 1"):
+        return DemoInfo(created=False)
+    load_layout(db, Layout.parse(_data("layout.json")), site=services.settings.site)
+    report = import_items(db, _data("items.csv"), source="demo items.csv")
+    for badge, pin, role, name in USERS:
+        services.users.create(badge=badge, pin=pin, role=role, name=name)
+    _, api_key = services.api_keys.create("demo OMS")
+
+    rng = random.Random(seed)
+    faces = [
+        r["code"]
+        for r in db.query("SELECT code FROM locations WHERE type = 'pick_face' ORDER BY code")
+    ]
+    items = db.query("SELECT sku, lot_tracked FROM items ORDER BY sku")
+    bins = rng.sample(faces, len(items))
+    with db.write() as w:
+        for item, bin_code in zip(items, bins, strict=True):
+            receipt = ReceiptIn(
+                location=bin_code,
+                sku=item["sku"],
+                qty=rng.randint(5, 60),
+                lot=f"L{rng.randint(1000, 9999)}" if item["lot_tracked"] else "",
+                ref="DEMO-OPENING-STOCK",
+            )
+            inventory.receive(w, SITE, receipt, Actor())
+    return DemoInfo(created=True, items=report, stocked_bins=len(bins), api_key=api_key)
+
+
+def run_demo(directory: Path, *, port: int = 8000, reset: bool = False) -> int:
+    from edge_server.server import serve
+
+    if reset and directory.exists():
+        shutil.rmtree(directory)
+    settings = demo_settings(directory, port)
+    services = open_services(settings)
+    try:
+        info = seed_demo(services)
+        pairing = services.devices.create_pairing_code()
+    except AislewayError as exc:
+        print(f"demo setup failed: {exc.text} {exc.details}")
+        return 2
+    finally:
+        services.db.close()
+    _print_welcome(settings, info, pairing.code)
+    return serve(settings)
+
+
+def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = ["", "Aisleway demo — site CHI", f"  database   {settings.db_path}"]
+    if info.created:
+        assert info.items is not None
+        lines.append(
+            f"  created    layout (2 blocks, docks, packing), {info.items.counts.imported} items "
+            f"({info.items.counts.refused} refused rows in the messy item file: see "
+            f"`aisleway edge import-items --dry-run`), stock in {info.stocked_bins} bins"
+        )
+        lines.append(f"  API key    {info.api_key}  (demo OMS; shown once)")
+    else:
+        lines.append("  reusing    the existing demo data (make demo-reset starts over)")
+    lines += [
+        "",
+        f"  open       {base}/docs       the API, try it in the browser",
+        f"             {base}/health",
+        "  log in     POST /api/v1/auth/login with a badge and PIN:",
+    ]
+    for badge, pin, role, _name in USERS:
+        note = "" if role in {"admin", "supervisor"} else "  (from a paired handheld)"
+        lines.append(f"               {badge:<8} PIN {pin}   {role}{note}")
+    lines += [
+        f"  pair       handheld pairing code {pairing_code} (POST /api/v1/devices/pair)",
+        "  check      .venv/bin/aisleway edge check --db " + str(settings.db_path),
+        "",
+        "  Ctrl-C stops the server.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

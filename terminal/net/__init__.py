@@ -1,0 +1,1 @@
+"""Terminal networking without Kivy: API client, offline outbox, discovery, connectivity."""
