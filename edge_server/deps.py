@@ -153,4 +153,5 @@ def Mutates(permission: str) -> Callable[..., Mutation]:
         )
 
     dep.permission = permission  # type: ignore[attr-defined]
+    dep.idempotent = True  # type: ignore[attr-defined]
     return dep

@@ -60,6 +60,29 @@ def test_every_route_is_public_or_names_a_permission(edge):
     assert all(perm in POLICY for _, _, perm in routes)
 
 
+def _is_idempotent(route: APIRoute) -> bool:
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        if getattr(dep.call, "idempotent", False):
+            return True
+        stack.extend(dep.dependencies)
+    return False
+
+
+def test_every_mutating_route_is_idempotent(edge):
+    """Principle 3: every state-changing route runs through Mutates (Idempotency-Key)."""
+    mutating = [
+        (method, path, route)
+        for path, route in api_routes(edge.app)
+        for method in route.methods
+        if method in {"POST", "PUT", "PATCH", "DELETE"} and (method, path) not in PUBLIC
+    ]
+    assert len(mutating) > 10
+    missing = [(m, p) for m, p, route in mutating if not _is_idempotent(route)]
+    assert not missing, f"mutating routes without an idempotency key: {missing}"
+
+
 def test_missing_forged_expired_and_wrong_device_tokens_are_refused(edge, services):
     sup = login_as(services, "supervisor")
     picker = login_as(services, "picker")

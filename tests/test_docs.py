@@ -43,3 +43,25 @@ def test_every_error_code_is_documented_with_its_sentence():
         if f"| `{code.value}` | {entry.status} | {entry.text} |" not in text
     ]
     assert not missing, f"error codes missing or stale in docs/errors.md: {missing}"
+
+
+def test_the_role_table_in_access_md_matches_the_policy():
+    import re
+
+    from edge_server.access.policy import POLICY
+    from edge_server.db.migrations import ROLES
+
+    documented: dict[str, frozenset[str]] = {}
+    for line in (DOCS / "access.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        perms = re.findall(r"`([a-z_]+\.[a-z_]+)`", cells[0]) if len(cells) == 2 else []
+        if not perms:
+            continue
+        roles = (
+            frozenset(ROLES)
+            if cells[1] == "all"
+            else frozenset(r.strip() for r in cells[1].split(","))
+        )
+        for perm in perms:
+            documented[perm] = roles
+    assert documented == POLICY

@@ -44,7 +44,7 @@ def _put_layout(raw: bytes, s: Services, m: Mutation) -> JSONResponse:
 
     def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
         summary = layout_store.apply_layout(w, layout, site=s.settings.site)
-        return 200, ok(summary.as_dict())
+        return 200, ok(summary.model_dump())
 
     return reply(*m.run(layout.file_dict(), effect))
 

@@ -8,7 +8,6 @@ load is refused and nothing changes. Locations are never deleted (movements poin
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlite_utils import Database as SUDatabase
@@ -18,6 +17,7 @@ from edge_server.errors import AislewayError
 from edge_server.timeutil import iso
 from edge_server.wms.layout import Bin, Layout, layout_from_json
 from protocols.errors import ErrorCode
+from protocols.layout import LayoutLoadOut
 
 __all__ = [
     "LoadSummary",
@@ -48,25 +48,8 @@ _COLUMNS = (
 _REPORT_LIMIT = 50  # stocked bins listed in a refusal
 
 
-@dataclass(frozen=True)
-class LoadSummary:
-    """What a load did (or, with dry_run, would do)."""
-
-    site: str
-    changed: bool
-    dry_run: bool
-    bins: int
-    added: int
-    updated: int
-    reactivated: int
-    deactivated: int
-    unchanged: int
-    zones_added: int
-    by_type: dict[str, int] = field(default_factory=dict)
-    by_zone: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# What a load did (or, with dry_run, would do): the API's response model, used as is.
+LoadSummary = LayoutLoadOut
 
 
 def _row(b: Bin, zone_id: int | None) -> tuple[Any, ...]:
