@@ -11,11 +11,13 @@ __all__ = [
     "AdjustmentIn",
     "MoveIn",
     "MovementOut",
+    "MovementPage",
     "PickIn",
     "ReceiptIn",
     "ShipmentIn",
     "StatusChangeIn",
     "StockOut",
+    "StockPage",
     "StockStatus",
 ]
 
@@ -122,3 +124,17 @@ class MovementOut(BaseModel):
     to_status: str | None
     reason: str
     ref: str
+
+
+class StockPage(BaseModel):
+    items: list[StockOut]
+    total: int = Field(description="stock rows matching the filters, all pages")
+    limit: int
+    offset: int
+
+
+class MovementPage(BaseModel):
+    items: list[MovementOut]
+    next_after: int | None = Field(
+        description="pass as after_id for the next page; null when this page is the last"
+    )

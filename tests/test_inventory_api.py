@@ -65,14 +65,28 @@ def test_receive_then_putaway_then_pick_over_http(edge, services, stocked, as_ro
     stock = assert_response(
         edge.get("/api/v1/inventory/stock?sku=SKU-1", headers=picker.headers), 200
     )
-    assert {(r["location"], r["lpn"], r["qty"]) for r in stock} == {
+    assert {(r["location"], r["lpn"], r["qty"]) for r in stock["items"]} == {
         ("A01-01-1L", "", 7),
         ("PACK-01", "TOTE-0001", 5),
     }
+    assert stock["total"] == 2
     moves = assert_response(
         edge.get("/api/v1/inventory/movements?sku=SKU-1", headers=picker.headers), 200
     )
-    assert [m["type"] for m in moves] == ["receipt", "move", "pick"]
+    assert [m["type"] for m in moves["items"]] == ["receipt", "move", "pick"]
+    assert moves["next_after"] is None
+    # pages follow on with after_id
+    first = assert_response(
+        edge.get("/api/v1/inventory/movements?limit=2", headers=picker.headers), 200
+    )
+    rest = assert_response(
+        edge.get(
+            f"/api/v1/inventory/movements?limit=2&after_id={first['next_after']}",
+            headers=picker.headers,
+        ),
+        200,
+    )
+    assert [m["type"] for m in first["items"] + rest["items"]] == ["receipt", "move", "pick"]
     # each change emitted one inventory.changed event in the same transaction
     events = services.db.query("SELECT type, payload_json FROM outbox ORDER BY id")
     assert [e["type"] for e in events] == ["inventory.changed"] * 3

@@ -18,12 +18,12 @@ from protocols.envelope import Envelope
 from protocols.inventory import (
     AdjustmentIn,
     MoveIn,
-    MovementOut,
+    MovementPage,
     PickIn,
     ReceiptIn,
     ShipmentIn,
     StatusChangeIn,
-    StockOut,
+    StockPage,
 )
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
@@ -93,7 +93,7 @@ def post_status_change(
     return _apply(m, s.settings.site, body, inventory.change_status)
 
 
-@router.get("/stock", response_model=Envelope[list[StockOut]])
+@router.get("/stock", response_model=Envelope[StockPage])
 def get_stock(
     s: ServicesDep,
     who: Annotated[Principal, Depends(Requires("stock.read"))],
@@ -104,7 +104,7 @@ def get_stock(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    rows = inventory.stock_rows(
+    rows = inventory.stock_page(
         s.db,
         s.settings.site,
         sku=sku,
@@ -117,7 +117,7 @@ def get_stock(
     return {"data": rows}
 
 
-@router.get("/movements", response_model=Envelope[list[MovementOut]])
+@router.get("/movements", response_model=Envelope[MovementPage])
 def get_movements(
     s: ServicesDep,
     who: Annotated[Principal, Depends(Requires("stock.read"))],
@@ -127,7 +127,7 @@ def get_movements(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     return {
-        "data": inventory.movement_rows(
+        "data": inventory.movement_page(
             s.db, sku=sku, location=location, after_id=after_id, limit=limit
         )
     }

@@ -178,7 +178,7 @@ def change_status(w: SUDatabase, site: str, cmd: StatusChangeIn, actor: Actor) -
 
 
 # -- reads ---------------------------------------------------------------------------------
-def stock_rows(
+def stock_page(
     db: Database,
     site: str,
     *,
@@ -188,7 +188,7 @@ def stock_rows(
     status: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     where = ["s.code = ?"]
     params: list[Any] = [site]
     for column, value in (
@@ -200,24 +200,28 @@ def stock_rows(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    return db.query(
-        "SELECT l.code AS location, i.sku, st.lot, st.lpn, st.status, st.qty "
+    joins = (
         "FROM stock st JOIN locations l ON l.id = st.location_id "
         "JOIN sites s ON s.id = l.site_id JOIN items i ON i.id = st.item_id "
-        f"WHERE {' AND '.join(where)} ORDER BY l.code, i.sku, st.lot, st.lpn, st.status "
-        "LIMIT ? OFFSET ?",
+        f"WHERE {' AND '.join(where)}"
+    )
+    rows = db.query(
+        f"SELECT l.code AS location, i.sku, st.lot, st.lpn, st.status, st.qty {joins} "
+        "ORDER BY l.code, i.sku, st.lot, st.lpn, st.status LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
+    total = db.query_one(f"SELECT COUNT(*) AS n {joins}", params)
+    return {"items": rows, "total": total["n"] if total else 0, "limit": limit, "offset": offset}
 
 
-def movement_rows(
+def movement_page(
     db: Database,
     *,
     sku: str | None = None,
     location: str | None = None,
     after_id: int = 0,
     limit: int = 100,
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     where = ["m.id > ?"]
     params: list[Any] = [after_id]
     if sku is not None:
@@ -226,7 +230,7 @@ def movement_rows(
     if location is not None:
         where.append("(lf.code = ? OR lt.code = ?)")
         params += [location, location]
-    return db.query(
+    rows = db.query(
         "SELECT m.id, m.ts, m.type, i.sku, m.qty, m.lot, m.lpn, lf.code AS from_location, "
         "m.from_status, lt.code AS to_location, m.to_status, m.reason, m.ref "
         "FROM movements m JOIN items i ON i.id = m.item_id "
@@ -235,3 +239,5 @@ def movement_rows(
         f"WHERE {' AND '.join(where)} ORDER BY m.id LIMIT ?",
         [*params, limit],
     )
+    full = len(rows) == limit
+    return {"items": rows, "next_after": rows[-1]["id"] if full else None}
