@@ -33,6 +33,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from edge_server.db.migrations import LOCATION_TYPES
 from edge_server.errors import AislewayError
+from protocols.barcodes.labels import format_bin, is_bin_shape, parse_bin
+from protocols.barcodes.model import BinCode
 from protocols.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -83,9 +85,6 @@ _DIGITS = 6
 _EPS = 1e-6
 
 BLOCK_ID_RE = re.compile(r"[A-Z]{1,2}")
-BIN_CODE_RE = re.compile(
-    r"(?P<block>[A-Z]{1,2})(?P<aisle>\d{2})-(?P<bay>\d{2})-(?P<level>\d{1,2})(?P<side>[LR])"
-)
 _ZONE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,19}")
 _SITE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
 _EXPLICIT_CODE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
@@ -97,50 +96,12 @@ def _r(value: float) -> float:
 
 
 # -- bin codes -------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class BinAddress:
-    """Where a rack bin is: block, aisle, bay, level and side (L/R of the aisle)."""
-
-    block: str
-    aisle: int
-    bay: int
-    level: int
-    side: str
-
-    @property
-    def code(self) -> str:
-        return format_bin_code(self.block, self.aisle, self.bay, self.level, self.side)
-
-
-def format_bin_code(block: str, aisle: int, bay: int, level: int, side: str) -> str:
-    """`A03-07-2L`: block, aisle (2 digits), bay (2 digits), level, side."""
-    return f"{block}{aisle:02}-{bay:02}-{level}{side}"
-
-
-def parse_bin_code(code: str) -> BinAddress:
-    """The inverse of `format_bin_code`; raises ValueError for anything else.
-
-    Only the canonical spelling parses (no leading zeros on the level, upper case), so one
-    bin has exactly one code.
-    """
-    m = BIN_CODE_RE.fullmatch(code)
-    if m is None:
-        raise ValueError(f"{code!r} is not a rack bin code like A03-07-2L")
-    address = BinAddress(
-        block=m["block"],
-        aisle=int(m["aisle"]),
-        bay=int(m["bay"]),
-        level=int(m["level"]),
-        side=m["side"],
-    )
-    if address.code != code or 0 in (address.aisle, address.bay, address.level):
-        raise ValueError(f"{code!r} is not a rack bin code like A03-07-2L")
-    return address
-
-
-def is_rack_bin_code(code: str) -> bool:
-    """True when `code` has the shape of a generated rack bin code."""
-    return BIN_CODE_RE.fullmatch(code) is not None
+# The grammar lives in protocols/barcodes (terminals scan what the layout generates); these
+# names keep the layout's vocabulary.
+BinAddress = BinCode
+format_bin_code = format_bin
+parse_bin_code = parse_bin
+is_rack_bin_code = is_bin_shape
 
 
 # -- the file --------------------------------------------------------------------------------
@@ -521,7 +482,7 @@ def _check_rules(f: LayoutFile) -> list[dict[str, Any]]:
                 continue
             seen[code] = f"areas[{i}].bins[{k}]"
             if is_rack_bin_code(code):
-                block_id = BIN_CODE_RE.fullmatch(code)["block"]  # type: ignore[index]
+                block_id = parse_bin(code).block
                 clash = f" and clashes with block {block_id}" if block_id in generated else ""
                 err(
                     field,

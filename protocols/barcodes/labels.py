@@ -28,7 +28,9 @@ __all__ = [
     "format_rma",
     "format_tote",
     "gs1_check_digit",
+    "is_bin_shape",
     "location_label",
+    "parse_bin",
     "parse_label",
 ]
 
@@ -75,16 +77,35 @@ def _invalid(kind: ScanKind, data: str, rule: str) -> BarcodeError:
     )
 
 
+def is_bin_shape(code: str) -> bool:
+    """True when `code` looks like a rack bin code (canonical or not)."""
+    return _BIN_SHAPE.fullmatch(code) is not None
+
+
+def parse_bin(code: str) -> BinCode:
+    """The parts of a canonical rack bin code (`A03-07-2L`); ValueError for anything else.
+
+    Only the canonical spelling parses (upper case, no leading zero on the level, aisle, bay
+    and level from 1), so one bin has exactly one code. The layout generates its bin codes
+    with `format_bin` and reads them back with this."""
+    m = _BIN_SHAPE.fullmatch(code)
+    if m is not None:
+        block, aisle, bay, level, side = m.groups()
+        parsed = BinCode(block, int(aisle), int(bay), int(level), side)
+        if parsed.code == code and 0 not in (parsed.aisle, parsed.bay, parsed.level):
+            return parsed
+    raise ValueError(f"{code!r} is not a rack bin code like A03-07-2L")
+
+
 def _bin(up: str, data: str) -> LabelMatch | None:
-    m = _BIN_SHAPE.fullmatch(up)
-    if not m:
+    if not is_bin_shape(up):
         return None
-    block, aisle, bay, level, side = m.groups()
-    code = BinCode(block, int(aisle), int(bay), int(level), side)
-    if code.code != up or 0 in (code.aisle, code.bay, code.level):
+    try:
+        code = parse_bin(up)
+    except ValueError:
         raise _invalid(
             ScanKind.BIN, data, "aisle, bay and level from 1; level without a leading zero"
-        )
+        ) from None
     return LabelMatch(ScanKind.BIN, code.code, bin=code)
 
 
