@@ -12,11 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edge_server.api import admin, auth, health, inventory, items, layout, webhooks
+from edge_server.api import admin, auth, health, inventory, items, layout, scans, webhooks
 from edge_server.errors import AislewayError
 from edge_server.integration.webhooks import WebhookRelay
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
+from protocols.barcodes import BarcodeError
 from protocols.envelope import error_envelope
 from protocols.errors import ErrorCode
 from protocols.version import API_BASE_PATH, PROTOCOL_VERSION
@@ -35,6 +36,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AislewayError)
     async def _aisleway(request: Request, exc: AislewayError) -> JSONResponse:
         log.info("refused", extra={"path": request.url.path, "code": exc.code.value})
+        return _error(exc.status, exc.code, exc.text, exc.details or None)
+
+    @app.exception_handler(BarcodeError)
+    async def _barcode(request: Request, exc: BarcodeError) -> JSONResponse:
+        log.info("scan refused", extra={"path": request.url.path, "code": exc.code.value})
         return _error(exc.status, exc.code, exc.text, exc.details or None)
 
     @app.exception_handler(RequestValidationError)
@@ -84,7 +90,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.on_stop = []
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, admin, inventory, webhooks, layout, items):
+    for module in (auth, admin, inventory, webhooks, layout, items, scans):
         app.include_router(module.router, prefix=API_BASE_PATH)
     if settings.relay_enabled:
         relay = WebhookRelay(services.db, settings)

@@ -12,6 +12,8 @@ MANAGERS = frozenset({"supervisor", "admin"})
 POLICY: dict[str, frozenset[str]] = {
     # who am I / my session
     "session.read": FLOOR | MANAGERS | {"integration"},
+    # barcode lookup
+    "scan.resolve": FLOOR | MANAGERS | {"integration"},
     # warehouse model
     "layout.read": FLOOR | MANAGERS | {"integration"},
     "layout.write": MANAGERS,
