@@ -77,7 +77,7 @@ def test_an_lpn_scan_shows_what_is_on_it(edge, site, as_role):
     [
         ("0614141000013", 422, "BARCODE_CHECK_DIGIT"),
         (f"]C1010{GTIN13}10LOT1231727033110", 422, "BARCODE_GS1_SEPARATOR_MISSING"),
-        ("LPN000000070", 422, "BARCODE_LABEL_INVALID"),
+        ("LPN000000070", 422, "BARCODE_CHECK_DIGIT"),
         ("Z99-99-9L", 404, "UNKNOWN_LOCATION"),
         ("00012345600012", 404, "UNKNOWN_ITEM"),
     ],
