@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from edge_server.app import create_app
@@ -79,6 +84,37 @@ def api_routes(app: Any) -> list[tuple[str, Any]]:
 
     walk(app.routes, "")
     return found
+
+
+@dataclass
+class LiveEdge:
+    """A real edge server on 127.0.0.1 (uvicorn in a thread) and its services."""
+
+    url: str
+    services: Services
+
+    def client(self, caller: Caller | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=caller.headers if caller else None)
+
+
+@pytest.fixture
+def live_edge(services: Services) -> Iterator[LiveEdge]:
+    """The edge app served over real HTTP on a free loopback port, lifespan included."""
+    app = create_app(services.settings, services)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-edge", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "live edge did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveEdge(url=f"http://127.0.0.1:{port}", services=services)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def idem() -> dict[str, str]:

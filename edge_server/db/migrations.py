@@ -63,6 +63,17 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+def apply_migrations(database: Database) -> list[str]:
+    """Apply what is pending inside one write transaction; return the names applied."""
+    with database.write() as w:
+        pending = [m.name for m in migrations.pending(w)]
+        # Inside our BEGIN IMMEDIATE, sqlite-utils' atomic() nests as savepoints, so each
+        # migration and its record commit together with the rest, or not at all.
+        migrations.apply(w)
+    return pending
+
+
+# -- the migrations, in the order they apply; append new ones at the END of the file ------
 @migrations()
 def m001_meta(db: SUDatabase) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -323,11 +334,68 @@ def m007_webhook_relay(db: SUDatabase) -> None:
     )
 
 
-def apply_migrations(database: Database) -> list[str]:
-    """Apply what is pending inside one write transaction; return the names applied."""
-    with database.write() as w:
-        pending = [m.name for m in migrations.pending(w)]
-        # Inside our BEGIN IMMEDIATE, sqlite-utils' atomic() nests as savepoints, so each
-        # migration and its record commit together with the rest, or not at all.
-        migrations.apply(w)
-    return pending
+@migrations()
+def m010_purchase_orders(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE purchase_orders (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            number TEXT NOT NULL,
+            supplier TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'receiving', 'closed', 'cancelled')),
+            due_date TEXT,
+            blind INTEGER,  -- NULL: the site's default; 0/1: this PO's choice
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at TEXT,
+            UNIQUE (site_id, number)
+        );
+        CREATE TABLE po_lines (
+            id INTEGER PRIMARY KEY,
+            po_id INTEGER NOT NULL REFERENCES purchase_orders(id),
+            line_no INTEGER NOT NULL CHECK (line_no >= 1),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            uom TEXT NOT NULL DEFAULT 'EA' CHECK (uom IN ('EA', 'CS')),
+            qty_ordered INTEGER NOT NULL CHECK (qty_ordered > 0),  -- in `uom`
+            units_per_uom INTEGER NOT NULL DEFAULT 1 CHECK (units_per_uom >= 1),
+            qty_expected INTEGER NOT NULL CHECK (qty_expected > 0),  -- in eaches
+            expected_lots_json TEXT NOT NULL DEFAULT '[]',
+            qty_received INTEGER NOT NULL DEFAULT 0 CHECK (qty_received >= 0),  -- eaches
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'partial', 'complete', 'over', 'short', 'cancelled')),
+            UNIQUE (po_id, line_no)
+        );
+        CREATE INDEX idx_po_lines_item ON po_lines(item_id);
+        CREATE TABLE asns (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            number TEXT NOT NULL,
+            po_id INTEGER REFERENCES purchase_orders(id),
+            supplier TEXT NOT NULL DEFAULT '',
+            expected_at TEXT,
+            status TEXT NOT NULL DEFAULT 'expected'
+                CHECK (status IN ('expected', 'receiving', 'received', 'cancelled')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (site_id, number)
+        );
+        CREATE TABLE asn_lines (
+            id INTEGER PRIMARY KEY,
+            asn_id INTEGER NOT NULL REFERENCES asns(id),
+            line_no INTEGER NOT NULL CHECK (line_no >= 1),
+            po_line_id INTEGER REFERENCES po_lines(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            qty INTEGER NOT NULL CHECK (qty > 0),  -- eaches
+            lot TEXT NOT NULL DEFAULT '',
+            expiry TEXT,
+            sscc TEXT,  -- the pallet or case this line travels on (GS1 AI 00)
+            received_at TEXT,
+            UNIQUE (asn_id, line_no)
+        );
+        CREATE INDEX idx_asn_lines_sscc ON asn_lines(sscc) WHERE sscc IS NOT NULL;
+        """,
+    )
