@@ -12,9 +12,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edge_server.api import admin, auth, health, inventory, items, layout, scans, webhooks
+from edge_server.api import (
+    admin,
+    auth,
+    health,
+    inbound,
+    inventory,
+    items,
+    labels,
+    layout,
+    putaway,
+    receiving,
+    scans,
+    webhooks,
+)
 from edge_server.errors import AislewayError
 from edge_server.integration.webhooks import WebhookRelay
+from edge_server.labels import PrintSpooler
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
 from protocols.barcodes import BarcodeError
@@ -90,8 +104,27 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.on_stop = []
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, admin, inventory, webhooks, layout, items, scans):
+    routers = (
+        auth,
+        admin,
+        inventory,
+        webhooks,
+        layout,
+        items,
+        scans,
+        inbound,
+        labels,
+        putaway,
+        receiving,
+    )
+    for module in routers:
         app.include_router(module.router, prefix=API_BASE_PATH)
+    # Print jobs: requests send their own at once; the thread retries with backoff.
+    spooler = PrintSpooler(services.db, settings)
+    app.state.spooler = spooler
+    if settings.print_spooler_enabled:
+        app.state.on_start.append(spooler.start)
+        app.state.on_stop.append(spooler.close)
     if settings.relay_enabled:
         relay = WebhookRelay(services.db, settings)
         app.state.relay = relay

@@ -223,6 +223,22 @@ def cmd_edge_import_items(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_edge_import_pos(args: argparse.Namespace) -> int:
+    from edge_server.wms.po_import import import_pos, read_pos_csv_file
+
+    # Read and check the file before opening the database, as import-items does.
+    parsed = read_pos_csv_file(args.file)
+    services = _services(args)
+    try:
+        report = import_pos(services.db, parsed, services.settings.site, dry_run=args.dry_run)
+    finally:
+        services.db.close()
+    print(report.table())
+    if args.report_json:
+        Path(args.report_json).write_text(report.to_json() + "\n", encoding="utf-8")
+    return 0 if report.ok else 1
+
+
 def _add_db_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="site SQLite file (default: AISLEWAY_DB_PATH or var/aisleway.db)")
     p.add_argument("--site", help="site code (default: AISLEWAY_SITE or CHI)")
@@ -275,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="progress bar on stderr (default: only when stderr is a terminal)",
     )
+
+    p = add("import-pos", cmd_edge_import_pos, "import purchase orders from a CSV file")
+    p.add_argument("file", help="CSV file, one row per PO line (docs/receiving.md)")
+    p.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    p.add_argument("--report-json", metavar="PATH", help="also write the report as JSON")
 
     p = add("load-layout", cmd_edge_load_layout, "load the site's layout file (bins, zones)")
     p.add_argument("file", help="layout JSON file (docs/layout.md)")

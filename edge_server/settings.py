@@ -56,6 +56,46 @@ class Settings(BaseSettings):
         default=False,
         description="Allow webhook subscribers on loopback/link-local addresses (tests, demo).",
     )
+    count_every_nth_putaway: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Ask for a count of a bin on every Nth putaway into it (0 = never); see "
+            "docs/putaway.md."
+        ),
+    )
     relay_enabled: bool = Field(default=True, description="Run the webhook relay in the server.")
+    receiving_over_tolerance_pct: float = Field(
+        default=5.0,
+        ge=0,
+        description="How far (percent of the expected quantity) a PO line may be over-received "
+        "before a supervisor must approve.",
+    )
+    receiving_blind_default: bool = Field(
+        default=False,
+        description="Receive blind (expected quantities never shown) unless the PO says otherwise.",
+    )
+    receiving_accuracy_target: float = Field(
+        default=99.5, ge=0, le=100, description="Target receiving accuracy, percent of lines."
+    )
+    printer_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Connect and send timeout of one print job (raw TCP)."
+    )
+    printer_allow_loopback: bool = Field(
+        default=False,
+        description="Allow printers on loopback addresses (tests, an emulator on this host).",
+    )
+    print_max_attempts: int = Field(
+        default=10, ge=1, description="Attempts before a print job is marked failed."
+    )
+    print_backoff_base_seconds: float = Field(
+        default=5.0, gt=0, description="First print retry delay; doubles each attempt (jitter)."
+    )
+    print_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest delay between two attempts of a print job."
+    )
+    print_spooler_enabled: bool = Field(
+        default=True, description="Run the print spooler (sends and retries jobs) in the server."
+    )
     log_json: bool = Field(default=True, description="Write structured (JSON) log lines.")
     log_level: str = Field(default="INFO", description="Log level.")

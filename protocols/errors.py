@@ -56,10 +56,63 @@ class ErrorCode(StrEnum):
     BARCODE_GS1_UNKNOWN_AI = "BARCODE_GS1_UNKNOWN_AI"
     BARCODE_GS1_FIELD_INVALID = "BARCODE_GS1_FIELD_INVALID"
     BARCODE_GS1_DATE_INVALID = "BARCODE_GS1_DATE_INVALID"
+    # purchase orders and ASNs
+    PO_INVALID = "PO_INVALID"
+    PO_NOT_FOUND = "PO_NOT_FOUND"
+    PO_CLOSED = "PO_CLOSED"
+    PO_LINE_RECEIVED = "PO_LINE_RECEIVED"
+    PO_RECEIVING_STARTED = "PO_RECEIVING_STARTED"
+    ASN_INVALID = "ASN_INVALID"
+    ASN_NOT_FOUND = "ASN_NOT_FOUND"
+    ASN_CLOSED = "ASN_CLOSED"
+    ASN_LINE_RECEIVED = "ASN_LINE_RECEIVED"
+    SSCC_ON_OTHER_ASN = "SSCC_ON_OTHER_ASN"
+    SSCC_NOT_EXPECTED = "SSCC_NOT_EXPECTED"
+    # putaway and replenishment
+    TASK_NOT_FOUND = "TASK_NOT_FOUND"
+    TASK_CLOSED = "TASK_CLOSED"
+    PUTAWAY_OVERRIDE_REASON_REQUIRED = "PUTAWAY_OVERRIDE_REASON_REQUIRED"
+    PUTAWAY_BIN_NOT_ALLOWED = "PUTAWAY_BIN_NOT_ALLOWED"
+    PUTAWAY_BIN_NO_ROOM = "PUTAWAY_BIN_NO_ROOM"
+    PUTAWAY_NO_BIN = "PUTAWAY_NO_BIN"
+    REPLENISHMENT_WRONG_BIN = "REPLENISHMENT_WRONG_BIN"
+    REPLENISHMENT_NOT_PICK_FACE = "REPLENISHMENT_NOT_PICK_FACE"
     # webhooks
     WEBHOOK_URL_INVALID = "WEBHOOK_URL_INVALID"
     WEBHOOK_SUBSCRIBER_INACTIVE = "WEBHOOK_SUBSCRIBER_INACTIVE"
     WEBHOOK_DELIVERY_NOT_FAILED = "WEBHOOK_DELIVERY_NOT_FAILED"
+    # receiving scenario
+    RECEIVING_DOCUMENT_UNKNOWN = "RECEIVING_DOCUMENT_UNKNOWN"
+    RECEIVING_DOCUMENT_CLOSED = "RECEIVING_DOCUMENT_CLOSED"
+    RECEIVING_ASN_WITHOUT_PO = "RECEIVING_ASN_WITHOUT_PO"
+    RECEIVING_SSCC_NOT_EXPECTED = "RECEIVING_SSCC_NOT_EXPECTED"
+    RECEIVING_SSCC_ALREADY_RECEIVED = "RECEIVING_SSCC_ALREADY_RECEIVED"
+    RECEIVING_NO_DOCK = "RECEIVING_NO_DOCK"
+    RECEIVING_DOCK_INVALID = "RECEIVING_DOCK_INVALID"
+    RECEIVING_SESSION_UNKNOWN = "RECEIVING_SESSION_UNKNOWN"
+    RECEIVING_SESSION_CLOSED = "RECEIVING_SESSION_CLOSED"
+    RECEIVING_SESSION_OTHER_USER = "RECEIVING_SESSION_OTHER_USER"
+    RECEIVING_WRONG_STEP = "RECEIVING_WRONG_STEP"
+    RECEIVING_ITEM_NOT_ON_ORDER = "RECEIVING_ITEM_NOT_ON_ORDER"
+    RECEIVING_OVER_TOLERANCE = "RECEIVING_OVER_TOLERANCE"
+    RECEIVING_OVERRIDE_NOT_ALLOWED = "RECEIVING_OVERRIDE_NOT_ALLOWED"
+    RECEIVING_SUPERVISOR_PIN_WRONG = "RECEIVING_SUPERVISOR_PIN_WRONG"
+    RECEIVING_NOTHING_TO_APPROVE = "RECEIVING_NOTHING_TO_APPROVE"
+    RECEIVING_EXPIRY_REQUIRED = "RECEIVING_EXPIRY_REQUIRED"
+    RECEIVING_EXPIRY_PAST = "RECEIVING_EXPIRY_PAST"
+    RECEIVING_LPN_IN_USE = "RECEIVING_LPN_IN_USE"
+    RECEIVING_RECEIVED = "RECEIVING_RECEIVED"
+    RECEIVING_LOT_MISMATCH = "RECEIVING_LOT_MISMATCH"
+    RECEIVING_APPROVED = "RECEIVING_APPROVED"
+    RECEIVING_SHORT_LINES = "RECEIVING_SHORT_LINES"
+    RECEIVING_CLOSED = "RECEIVING_CLOSED"
+    # labels and printers
+    PRINTER_UNKNOWN = "PRINTER_UNKNOWN"
+    PRINTER_HOST_INVALID = "PRINTER_HOST_INVALID"
+    PRINTER_UNREACHABLE = "PRINTER_UNREACHABLE"
+    PRINT_JOB_UNKNOWN = "PRINT_JOB_UNKNOWN"
+    PRINT_JOB_DONE = "PRINT_JOB_DONE"
+    LABEL_DATA_INVALID = "LABEL_DATA_INVALID"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -144,12 +197,167 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ErrorCode.BARCODE_GS1_DATE_INVALID: ErrorDef(
         422, "The date on this label is not a real date. Check the printed date and key it in."
     ),
+    ErrorCode.PO_INVALID: ErrorDef(
+        422, "The purchase order has lines that cannot be used. Nothing was changed."
+    ),
+    ErrorCode.PO_NOT_FOUND: ErrorDef(404, "That purchase order is not known here."),
+    ErrorCode.PO_CLOSED: ErrorDef(
+        409, "That purchase order is closed or cancelled, so it cannot be changed."
+    ),
+    ErrorCode.PO_LINE_RECEIVED: ErrorDef(
+        409,
+        "Goods for this order line were already received: it cannot be removed, changed to "
+        "another item, or lowered below what arrived.",
+    ),
+    ErrorCode.PO_RECEIVING_STARTED: ErrorDef(
+        409, "Goods for this purchase order were already received, so it cannot be cancelled."
+    ),
+    ErrorCode.ASN_INVALID: ErrorDef(
+        422, "The delivery notice (ASN) has lines that cannot be used. Nothing was changed."
+    ),
+    ErrorCode.ASN_NOT_FOUND: ErrorDef(404, "That delivery notice (ASN) is not known here."),
+    ErrorCode.ASN_CLOSED: ErrorDef(
+        409, "That delivery notice (ASN) is received or cancelled, so it cannot be changed."
+    ),
+    ErrorCode.ASN_LINE_RECEIVED: ErrorDef(
+        409, "That delivery notice line was already received, so it cannot be changed or removed."
+    ),
+    ErrorCode.SSCC_ON_OTHER_ASN: ErrorDef(
+        409, "That pallet label (SSCC) is already on another open delivery notice (ASN)."
+    ),
+    ErrorCode.SSCC_NOT_EXPECTED: ErrorDef(
+        404, "No delivery notice (ASN) lists this pallet label (SSCC). Receive it against the PO."
+    ),
+    ErrorCode.TASK_NOT_FOUND: ErrorDef(404, "That task does not exist. Ask for the next task."),
+    ErrorCode.TASK_CLOSED: ErrorDef(
+        409, "This task is already done or cancelled. Nothing was moved; ask for the next task."
+    ),
+    ErrorCode.PUTAWAY_OVERRIDE_REASON_REQUIRED: ErrorDef(
+        422,
+        "That is not the suggested bin. Go to the suggested bin, or choose a reason for "
+        "putting it here instead.",
+    ),
+    ErrorCode.PUTAWAY_BIN_NOT_ALLOWED: ErrorDef(
+        422,
+        "This stock may not go in that bin (wrong kind of area, temperature or hazard "
+        "class). Scan another bin.",
+    ),
+    ErrorCode.PUTAWAY_BIN_NO_ROOM: ErrorDef(
+        409, "That bin has no room for this by the books. Scan another bin or report it full."
+    ),
+    ErrorCode.PUTAWAY_NO_BIN: ErrorDef(
+        409, "No bin has room for this stock right now. Leave it where it is and call a supervisor."
+    ),
+    ErrorCode.REPLENISHMENT_WRONG_BIN: ErrorDef(
+        422, "Replenishment goes to the pick face shown on the screen. Scan that bin."
+    ),
+    ErrorCode.REPLENISHMENT_NOT_PICK_FACE: ErrorDef(
+        422, "Replenishment rules are only for pick-face bins."
+    ),
     ErrorCode.WEBHOOK_URL_INVALID: ErrorDef(422, "That webhook address is not allowed."),
     ErrorCode.WEBHOOK_SUBSCRIBER_INACTIVE: ErrorDef(
         409, "That webhook subscriber is deactivated. Create a new subscriber instead."
     ),
     ErrorCode.WEBHOOK_DELIVERY_NOT_FAILED: ErrorDef(
         409, "Only a failed webhook delivery can be retried; this one is still pending or done."
+    ),
+    ErrorCode.RECEIVING_DOCUMENT_UNKNOWN: ErrorDef(
+        404, "That order or delivery is not expected here. Check the paperwork or ask a supervisor."
+    ),
+    ErrorCode.RECEIVING_DOCUMENT_CLOSED: ErrorDef(
+        409, "That order or delivery is already closed or cancelled. Ask a supervisor."
+    ),
+    ErrorCode.RECEIVING_ASN_WITHOUT_PO: ErrorDef(
+        409,
+        "This delivery notice is not linked to a purchase order, so it cannot be received "
+        "yet. Ask a supervisor.",
+    ),
+    ErrorCode.RECEIVING_SSCC_NOT_EXPECTED: ErrorDef(
+        404,
+        "This pallet label is not on any expected delivery for this order. Put the pallet "
+        "aside and ask a supervisor, or scan the products one by one.",
+    ),
+    ErrorCode.RECEIVING_SSCC_ALREADY_RECEIVED: ErrorDef(
+        409, "This pallet was already received. Do not receive it twice."
+    ),
+    ErrorCode.RECEIVING_NO_DOCK: ErrorDef(
+        409, "This site has no receiving dock in its layout. A supervisor must add one."
+    ),
+    ErrorCode.RECEIVING_DOCK_INVALID: ErrorDef(
+        422, "That is not a receiving dock. Scan or choose a dock door."
+    ),
+    ErrorCode.RECEIVING_SESSION_UNKNOWN: ErrorDef(
+        404, "This receiving job was not found. Start again by scanning the order."
+    ),
+    ErrorCode.RECEIVING_SESSION_CLOSED: ErrorDef(
+        409, "This receiving job is already closed. Start a new one to receive more."
+    ),
+    ErrorCode.RECEIVING_SESSION_OTHER_USER: ErrorDef(
+        409, "This receiving job belongs to another receiver. Start your own job."
+    ),
+    ErrorCode.RECEIVING_WRONG_STEP: ErrorDef(
+        409, "That does not fit this step. Follow what the screen asks for."
+    ),
+    ErrorCode.RECEIVING_ITEM_NOT_ON_ORDER: ErrorDef(
+        409,
+        "This item is not on the order. Put it aside, or ask a supervisor to approve receiving it.",
+    ),
+    ErrorCode.RECEIVING_OVER_TOLERANCE: ErrorDef(
+        409,
+        "That is more than was ordered. Count again, or ask a supervisor to approve the extra.",
+    ),
+    ErrorCode.RECEIVING_OVERRIDE_NOT_ALLOWED: ErrorDef(
+        403, "Only a supervisor can approve this. Ask a supervisor to scan their badge."
+    ),
+    ErrorCode.RECEIVING_SUPERVISOR_PIN_WRONG: ErrorDef(
+        422, "That supervisor badge or PIN was not recognised. Try again."
+    ),
+    ErrorCode.RECEIVING_NOTHING_TO_APPROVE: ErrorDef(
+        409, "Nothing in this receiving job is waiting for a supervisor."
+    ),
+    ErrorCode.RECEIVING_EXPIRY_REQUIRED: ErrorDef(
+        422, "This item needs its expiry date: scan the label or enter the date."
+    ),
+    ErrorCode.RECEIVING_EXPIRY_PAST: ErrorDef(
+        422,
+        "This product is past its expiry date. Do not receive it: put it aside and tell a "
+        "supervisor.",
+    ),
+    ErrorCode.RECEIVING_LPN_IN_USE: ErrorDef(
+        409, "That pallet label is already used on other stock. Use a new label."
+    ),
+    ErrorCode.RECEIVING_RECEIVED: ErrorDef(
+        200, "Received. Scan the next item, or close when the delivery is done."
+    ),
+    ErrorCode.RECEIVING_LOT_MISMATCH: ErrorDef(
+        200, "Received, but this lot was not expected on the order. A supervisor will check it."
+    ),
+    ErrorCode.RECEIVING_APPROVED: ErrorDef(200, "A supervisor approved it. Carry on."),
+    ErrorCode.RECEIVING_SHORT_LINES: ErrorDef(
+        200,
+        "Some order lines have fewer items than ordered. Scan what is left, or confirm to "
+        "close them short.",
+    ),
+    ErrorCode.RECEIVING_CLOSED: ErrorDef(200, "Receiving is closed. Take the pallets to putaway."),
+    ErrorCode.PRINTER_UNKNOWN: ErrorDef(
+        404, "That printer is not set up here. Pick another printer or ask a supervisor."
+    ),
+    ErrorCode.PRINTER_HOST_INVALID: ErrorDef(
+        422,
+        "That printer address cannot be used. Give the printer's IP address or name on "
+        "the warehouse network.",
+    ),
+    ErrorCode.PRINTER_UNREACHABLE: ErrorDef(
+        503,
+        "The printer did not answer. Check it is on and connected; the label is kept and "
+        "prints when the printer is back.",
+    ),
+    ErrorCode.PRINT_JOB_UNKNOWN: ErrorDef(404, "That print job was not found."),
+    ErrorCode.PRINT_JOB_DONE: ErrorDef(
+        409, "That print job is already finished. Print the label again if you need another."
+    ),
+    ErrorCode.LABEL_DATA_INVALID: ErrorDef(
+        422, "That label cannot be printed: some of its data is not valid."
     ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }

@@ -27,6 +27,18 @@ POLICY: dict[str, frozenset[str]] = {
     "stock.ship": frozenset({"packer"}) | MANAGERS | {"integration"},
     "stock.adjust": frozenset({"counter"}) | MANAGERS,
     "stock.status": frozenset({"receiver", "counter"}) | MANAGERS,
+    # purchase orders and ASNs
+    "inbound.read": frozenset({"receiver"}) | MANAGERS | {"integration"},
+    "inbound.write": MANAGERS | {"integration"},
+    # directed putaway and replenishment
+    "putaway.work": frozenset({"receiver"}) | MANAGERS,
+    "replenishment.work": frozenset({"picker", "receiver"}) | MANAGERS,
+    "replenishment.rules": MANAGERS,
+    "kpi.read": MANAGERS,
+    # receiving scenario
+    "receiving.scan": frozenset({"receiver"}) | MANAGERS,
+    "receiving.override": MANAGERS,
+    "receiving.kpi": MANAGERS | {"integration"},
     # access administration
     "users.read": MANAGERS,
     "users.write": frozenset({"admin"}),
@@ -36,6 +48,10 @@ POLICY: dict[str, frozenset[str]] = {
     # integration
     "events.read": MANAGERS | {"integration"},
     "webhooks.manage": frozenset({"admin"}),
+    # labels and printers
+    "labels.print": frozenset({"receiver", "packer"}) | MANAGERS,
+    "labels.preview": FLOOR | MANAGERS,
+    "printers.manage": MANAGERS,
 }
 
 

@@ -399,3 +399,192 @@ def m010_purchase_orders(db: SUDatabase) -> None:
         CREATE INDEX idx_asn_lines_sscc ON asn_lines(sscc) WHERE sscc IS NOT NULL;
         """,
     )
+
+
+@migrations()
+def m030_printing(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- Label printers on the site's LAN: raw TCP (port 9100), ZPL. `site` is the site code
+        -- (no FK: printers may be set up before a layout is loaded).
+        CREATE TABLE printers (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL,
+            name TEXT NOT NULL,
+            host TEXT NOT NULL,
+            port INTEGER NOT NULL DEFAULT 9100 CHECK (port BETWEEN 1 AND 65535),
+            kind TEXT NOT NULL DEFAULT 'zpl' CHECK (kind IN ('zpl')),
+            description TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (site, name)
+        );
+        -- One row per label sent (or to be sent): kept until sent, retried with backoff.
+        CREATE TABLE print_jobs (
+            id INTEGER PRIMARY KEY,
+            printer_id INTEGER NOT NULL REFERENCES printers(id),
+            label TEXT NOT NULL,  -- 'lpn' | 'bin': what was printed, for people reading lists
+            ref TEXT NOT NULL DEFAULT '',  -- the LPN, SSCC or bin code
+            zpl TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'sent', 'failed', 'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_attempt_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            sent_at TEXT
+        );
+        CREATE INDEX idx_print_jobs_due ON print_jobs(status, next_attempt_at);
+        CREATE INDEX idx_print_jobs_printer ON print_jobs(printer_id, status);
+        """,
+    )
+
+
+@migrations()
+def m040_putaway_replenishment(db: SUDatabase) -> None:
+    _script(
+        db,
+        f"""
+        -- Storage rules an item brings to slotting (see docs/putaway.md).
+        ALTER TABLE items ADD COLUMN temperature_class TEXT NOT NULL DEFAULT 'ambient';
+        ALTER TABLE items ADD COLUMN hazmat INTEGER NOT NULL DEFAULT 0;
+        -- Directed moves a worker confirms by scanning the bin: putaway from a dock, and
+        -- replenishment of a pick face from reserve. An open task reserves `qty` of room in
+        -- `to_location_id` (and, for replenishment, of stock in the source) until it closes.
+        CREATE TABLE stock_tasks (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            kind TEXT NOT NULL CHECK (kind IN ('putaway', 'replenish')),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            lpn TEXT NOT NULL DEFAULT '',
+            stock_status TEXT NOT NULL DEFAULT 'available'
+                CHECK (stock_status IN {_in(STOCK_STATUSES)}),
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            from_location_id INTEGER NOT NULL REFERENCES locations(id),
+            to_location_id INTEGER REFERENCES locations(id),  -- the suggestion; NULL: none fits
+            reason TEXT NOT NULL DEFAULT '',  -- why that bin, in words
+            alternates_json TEXT NOT NULL DEFAULT '[]',
+            excluded_json TEXT NOT NULL DEFAULT '[]',  -- bins reported full for this task
+            ref TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by INTEGER,
+            confirmed_location_id INTEGER REFERENCES locations(id),
+            override_reason TEXT,  -- set when the worker chose another bin than suggested
+            confirmed_at TEXT,
+            confirmed_by INTEGER,
+            device_id INTEGER,
+            movement_id INTEGER REFERENCES movements(id)
+        );
+        CREATE INDEX idx_stock_tasks_open ON stock_tasks(site_id, kind, status);
+        CREATE INDEX idx_stock_tasks_to ON stock_tasks(to_location_id) WHERE status = 'open';
+        CREATE INDEX idx_stock_tasks_from ON stock_tasks(from_location_id, item_id)
+            WHERE status = 'open';
+        CREATE INDEX idx_stock_tasks_done ON stock_tasks(kind, confirmed_at)
+            WHERE status = 'done';
+        CREATE TABLE replenishment_rules (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            min_qty INTEGER NOT NULL CHECK (min_qty >= 0),
+            max_qty INTEGER NOT NULL CHECK (max_qty > min_qty),
+            updated_at TEXT NOT NULL,
+            UNIQUE (location_id, item_id)
+        );
+        -- Opportunistic counts asked for by other workflows; the counting module turns them
+        -- into count tasks (requested_by: 'putaway', reason: 'nth_putaway' or 'bin_full').
+        CREATE TABLE count_requests (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            item_id INTEGER REFERENCES items(id),
+            requested_by TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            ref TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'taken', 'cancelled')),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_count_requests_open ON count_requests(site_id, status);
+        """,
+    )
+
+
+@migrations()
+def m020_receiving(db: SUDatabase) -> None:
+    _script(
+        db,
+        f"""
+        -- One receiver working one PO (or ASN) at one dock door; see docs/scenarios/receiving.md.
+        CREATE TABLE receiving_sessions (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            po_id INTEGER NOT NULL REFERENCES purchase_orders(id),
+            asn_id INTEGER REFERENCES asns(id),
+            dock_location_id INTEGER NOT NULL REFERENCES locations(id),
+            blind INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            state TEXT NOT NULL DEFAULT 'scan_item',
+            pending_json TEXT,  -- what is being received right now (scan, qty, lot, lpn)
+            user_id INTEGER REFERENCES users(id),
+            device_id INTEGER,
+            started_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by INTEGER REFERENCES users(id),
+            summary_json TEXT
+        );
+        CREATE INDEX idx_receiving_sessions_po ON receiving_sessions(po_id, status);
+        -- Supervisor approvals of an over-receipt or an unexpected item.
+        CREATE TABLE receiving_overrides (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES receiving_sessions(id),
+            reasons TEXT NOT NULL,  -- comma-separated: over, unexpected
+            details_json TEXT NOT NULL DEFAULT '{{}}',
+            approved_by INTEGER NOT NULL REFERENCES users(id),
+            method TEXT NOT NULL CHECK (method IN ('badge_pin', 'supervisor')),
+            note TEXT NOT NULL DEFAULT '',
+            approved_at TEXT NOT NULL
+        );
+        -- One posted receipt: one item and lot onto one LPN in the dock.
+        CREATE TABLE receipt_lines (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES receiving_sessions(id),
+            po_line_id INTEGER REFERENCES po_lines(id),  -- NULL: not on the PO (unexpected)
+            asn_line_id INTEGER REFERENCES asn_lines(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            qty INTEGER NOT NULL CHECK (qty > 0),  -- eaches
+            lot TEXT NOT NULL DEFAULT '',
+            expiry TEXT,
+            lpn TEXT NOT NULL,
+            sscc TEXT,
+            stock_status TEXT NOT NULL CHECK (stock_status IN {_in(STOCK_STATUSES)}),
+            reasons TEXT NOT NULL DEFAULT '',  -- comma-separated discrepancy reasons; '' clean
+            corrected INTEGER NOT NULL DEFAULT 0,  -- qty or lot re-entered before posting
+            override_id INTEGER REFERENCES receiving_overrides(id),
+            movement_id INTEGER NOT NULL REFERENCES movements(id),
+            user_id INTEGER,
+            device_id INTEGER,
+            received_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_receipt_lines_session ON receipt_lines(session_id);
+        CREATE INDEX idx_receipt_lines_day ON receipt_lines(received_at, user_id);
+        -- Every discrepancy, one row per reason: on a receipt line, or a PO line closed short.
+        CREATE TABLE receiving_discrepancies (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES receiving_sessions(id),
+            receipt_line_id INTEGER REFERENCES receipt_lines(id),
+            po_line_id INTEGER REFERENCES po_lines(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            reason TEXT NOT NULL
+                CHECK (reason IN ('over', 'unexpected', 'short', 'damaged', 'lot_mismatch')),
+            qty INTEGER NOT NULL DEFAULT 0,  -- units concerned (over by, short by, damaged)
+            details_json TEXT NOT NULL DEFAULT '{{}}',
+            user_id INTEGER,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_receiving_discrepancies_day ON receiving_discrepancies(created_at);
+        """,
+    )

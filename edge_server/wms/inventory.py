@@ -100,6 +100,12 @@ def _finish(w: SUDatabase, site: str, sku: str, mv: Movement) -> dict[str, Any]:
     view = _describe(w, site, sku, mv)
     view["available"] = available(w, site, mv.item_id)
     emit(w, INVENTORY_CHANGED, {"site": site, **view})
+    if mv.source is not None:
+        # Stock left a location: a pick face may now be below its min. Imported here because
+        # replenishment moves stock through this module.
+        from edge_server.wms.putaway.replenishment import check_replenishment
+
+        check_replenishment(w, site, mv.source.location_id, mv.item_id)
     return view
 
 

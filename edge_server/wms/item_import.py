@@ -90,7 +90,14 @@ REQUIRED_COLUMNS = (
     "size",
     "colour",
 )
-OPTIONAL_COLUMNS = ("owner", "serial_tracked", "case_gtin", "alt_gtins")
+OPTIONAL_COLUMNS = (
+    "owner",
+    "serial_tracked",
+    "case_gtin",
+    "alt_gtins",
+    "temperature_class",
+    "hazmat",
+)
 HEADER_ALIASES = {"color": "colour", "alt_gtin": "alt_gtins"}
 ATTRIBUTE_PREFIX = "attr_"
 GTIN_COLUMNS = ("gtin", "alt_gtins", "case_gtin")

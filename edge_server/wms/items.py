@@ -95,6 +95,7 @@ FALSE_SPELLINGS = frozenset({"n", "no", "false", "f", "0", ""})
 
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _ATTRIBUTE_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_TEMPERATURE_RE = re.compile(r"[a-z][a-z0-9_]{0,23}")  # the layout file's rule for bins
 
 
 class Issue(StrEnum):
@@ -376,6 +377,10 @@ class Item(BaseModel):
     expiry_tracked: bool = False
     serial_tracked: bool = False
     velocity: Literal["A", "B", "C"] = Field(default="C", description="ABC class.")
+    temperature_class: str = Field(
+        default="ambient", description="Storage temperature class; matches a bin's."
+    )
+    hazmat: bool = Field(default=False, description="Hazardous: only in hazmat_allowed bins.")
     owner: str = Field(default="", description="The 3PL client who owns the stock; '' = us.")
     size: str = ""
     colour: str = ""
@@ -507,7 +512,7 @@ class Item(BaseModel):
         except FieldProblem as problem:
             raise _refuse(problem) from None
 
-    @field_validator("lot_tracked", "expiry_tracked", "serial_tracked", mode="before")
+    @field_validator("lot_tracked", "expiry_tracked", "serial_tracked", "hazmat", mode="before")
     @classmethod
     def _flag(cls, value: Any, info: ValidationInfo) -> bool:
         try:
@@ -529,6 +534,19 @@ class Item(BaseModel):
                 Issue.VELOCITY_UNKNOWN.value, f"velocity {value!r} is not A, B or C."
             )
         return str(text)
+
+    @field_validator("temperature_class", mode="before")
+    @classmethod
+    def _temperature(cls, value: Any) -> str:
+        if _is_blank(value):
+            return "ambient"
+        text = value.strip().lower() if isinstance(value, str) else None
+        if text is None or not _TEMPERATURE_RE.fullmatch(text):
+            raise PydanticCustomError(
+                Issue.VALUE_INVALID.value,
+                f"temperature_class {value!r} is not a word such as ambient, chilled or frozen.",
+            )
+        return text
 
     @field_validator("attributes", mode="before")
     @classmethod
@@ -640,6 +658,8 @@ ITEM_COLUMNS = (
     "owner",
     "size",
     "colour",
+    "temperature_class",
+    "hazmat",
 )
 FIELDS = frozenset(Item.model_fields)
 
@@ -749,6 +769,8 @@ def _record(row: dict[str, Any], gtin_rows: list[GtinRow]) -> Record:
         "owner": row["owner"],
         "size": row["size"],
         "colour": row["colour"],
+        "temperature_class": row["temperature_class"],
+        "hazmat": bool(row["hazmat"]),
         "attributes": attributes if isinstance(attributes, dict) else {},
     }
 

@@ -1,0 +1,1 @@
+"""Terminal scenario services: one per handheld workflow, with declared states."""
