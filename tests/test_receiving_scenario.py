@@ -109,6 +109,13 @@ def test_receive_a_po_by_scan_from_start_to_close(live_edge, site):
     assert types.count("receiving.lpn_received") == 3
     assert types[-1] == "receiving.closed"
     lpn_events = [p for t, p in events(site, "receiving.lpn_received")]
+    task_ids = [i for p in lpn_events for i in p.pop("putaway_task_ids")]
+    # every received unit got a directed putaway task in the receipt's transaction
+    tasks = site.db.query(
+        f"SELECT qty, to_location_id FROM stock_tasks WHERE id IN ({','.join('?' * len(task_ids))})",
+        task_ids,
+    )
+    assert sum(t["qty"] for t in tasks) == 37 and all(t["to_location_id"] for t in tasks)
     assert lpn_events[2] == {
         "site": "CHI",
         "lpn": format_lpn(501),
@@ -241,3 +248,30 @@ def test_an_undeclared_next_state_is_refused_as_a_bug():
 
     with pytest.raises(UndeclaredState):
         Broken().go()
+
+
+def test_received_stock_is_put_away_where_the_system_directs(live_edge, site):
+    """Receive one LPN, then the putaway task it created: scan the suggested bin."""
+    make_po(site, "4500009", [("SOAP-1", 5)])
+    receiver = login_as(site, "receiver")
+    with live_edge.client() as http:
+        hh = Handheld(http, receiver)
+        hh.step("start", {"barcode": "PO-4500009"})
+        hh.step("scan", {"barcode": gtin13("1")})
+        hh.step("quantity", {"qty": 5})
+        received = hh.step("lpn", {"barcode": format_lpn(777)})["data"]["scan_item"]["received"]
+        (task_id,) = received[0]["putaway_task_ids"]
+        task = assert_response(
+            http.get(f"/api/v1/putaway/tasks/{task_id}", headers=receiver.headers), 200
+        )["task"]
+        target = task["to_location"]
+        assert task["from_location"] == "DOCK-01" and task["reason"]
+        done = http.post(
+            f"/api/v1/putaway/tasks/{task_id}/confirm",
+            json={"scan": target},
+            headers={**receiver.headers, "Idempotency-Key": "putaway-777"},
+        )
+        assert_response(done, 200)
+    assert stock(site, location=target) == {("SOAP-1", "", format_lpn(777), "available"): 5}
+    assert stock(site, location="DOCK-01") == {}
+    assert check_ledger(site.db).ok

@@ -31,6 +31,7 @@ from edge_server.timeutil import utcnow
 from edge_server.wms import inventory
 from edge_server.wms.items import find_by_gtin
 from edge_server.wms.ledger import Actor
+from edge_server.wms.putaway.tasks import create_putaway_tasks
 from protocols.barcodes import BarcodeError, Scan, ScanKind, format_lpn, parse_scan
 from protocols.envelope import MessageType
 from protocols.errors import ErrorCode
@@ -535,6 +536,20 @@ class ReceivingScenario(ScenarioService):
                     **view,
                 },
             )
+            # Directed putaway starts here: the tasks (with their chosen bins and reserved
+            # room) exist as soon as the receipt does, in the same transaction.
+            view["putaway_task_ids"] = create_putaway_tasks(
+                w,
+                self.site,
+                location=dock_code["code"],
+                lpn=pending["lpn"],
+                sku=part["sku"],
+                lot=part["lot"] or "",
+                qty=part["qty"],
+                status=status,
+                ref=f"PO {po['number']}",
+                actor=self.actor,
+            )
             emit(
                 w,
                 LPN_RECEIVED,
@@ -546,6 +561,7 @@ class ReceivingScenario(ScenarioService):
                     "qty": part["qty"],
                     "status": status,
                     "location": dock_code["code"],
+                    "putaway_task_ids": view["putaway_task_ids"],
                 },
             )
         repo.save_session(w, sess["id"], S.SCAN_ITEM, None)
