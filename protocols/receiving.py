@@ -99,6 +99,12 @@ class LpnIn(SessionIn):
         default=None, min_length=1, max_length=3000, description="A pre-printed LPN; none: new."
     )
     symbology: str | None = Field(default=None, max_length=3)
+    printer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Print the new LPN's label on this printer (when no barcode is scanned).",
+    )
 
 
 class DamagedIn(SessionIn):

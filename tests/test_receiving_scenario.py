@@ -111,9 +111,9 @@ def test_receive_a_po_by_scan_from_start_to_close(live_edge, site):
     lpn_events = [p for t, p in events(site, "receiving.lpn_received")]
     task_ids = [i for p in lpn_events for i in p.pop("putaway_task_ids")]
     # every received unit got a directed putaway task in the receipt's transaction
+    marks = ",".join("?" * len(task_ids))
     tasks = site.db.query(
-        f"SELECT qty, to_location_id FROM stock_tasks WHERE id IN ({','.join('?' * len(task_ids))})",
-        task_ids,
+        f"SELECT qty, to_location_id FROM stock_tasks WHERE id IN ({marks})", task_ids
     )
     assert sum(t["qty"] for t in tasks) == 37 and all(t["to_location_id"] for t in tasks)
     assert lpn_events[2] == {
@@ -275,3 +275,42 @@ def test_received_stock_is_put_away_where_the_system_directs(live_edge, site):
     assert stock(site, location=target) == {("SOAP-1", "", format_lpn(777), "available"): 5}
     assert stock(site, location="DOCK-01") == {}
     assert check_ledger(site.db).ok
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from conftest import make_settings
+
+    return make_settings(tmp_path, printer_allow_loopback=True, printer_timeout_seconds=2.0)
+
+
+def test_a_new_lpn_label_is_printed_when_the_receiver_asks(live_edge, site):
+    from label_helpers import FakePrinter
+
+    printer = FakePrinter().start()
+    try:
+        sup = login_as(site, "supervisor")
+        make_po(site, "4500010", [("SOAP-1", 4)])
+        receiver = login_as(site, "receiver")
+        with live_edge.client() as http:
+            assert_response(
+                http.put(
+                    "/api/v1/printers/dock",
+                    json={"host": "127.0.0.1", "port": printer.port},
+                    headers={**sup.headers, "Idempotency-Key": "printer-dock"},
+                ),
+                200,
+            )
+            hh = Handheld(http, receiver)
+            hh.step("start", {"barcode": "PO-4500010"})
+            hh.step("scan", {"barcode": gtin13("1")})
+            hh.step("quantity", {"qty": 4})
+            unknown = hh.post("lpn", {"printer": "nope"})
+            assert_response(unknown, 404, code="PRINTER_UNKNOWN")
+            received = hh.step("lpn", {"printer": "dock"})["data"]["scan_item"]["received"]
+        lpn = received[0]["lpn"]
+        assert received[0]["print_job_id"]
+        (job,) = printer.wait_for(1, timeout=10)
+        assert lpn.encode() in job and b"^XA" in job
+    finally:
+        printer.stop()

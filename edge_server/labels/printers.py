@@ -153,7 +153,7 @@ def list_printers(db: Database, site: str) -> list[dict[str, Any]]:
     return [_printer_view(r) for r in rows]
 
 
-def _printer_row(conn: SUDatabase, site: str, name: str) -> dict[str, Any]:
+def printer_row(conn: SUDatabase, site: str, name: str) -> dict[str, Any]:
     row = conn.execute(
         "SELECT * FROM printers WHERE site = ? AND name = ?", [site, name]
     ).fetchone()
@@ -163,7 +163,7 @@ def _printer_row(conn: SUDatabase, site: str, name: str) -> dict[str, Any]:
 
 
 def get_printer(db: Database, site: str, name: str) -> dict[str, Any]:
-    return _printer_view(_printer_row(db.read, site, name))
+    return _printer_view(printer_row(db.read, site, name))
 
 
 # -- jobs ---------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def enqueue_job(
     w: SUDatabase, site: str, printer_name: str, *, label: str, ref: str, zpl: str
 ) -> int:
     """Keep a print job (status `queued`, due now) in the caller's transaction; its id."""
-    printer = _printer_row(w, site, printer_name)
+    printer = printer_row(w, site, printer_name)
     now = iso()
     cur = w.execute(
         "INSERT INTO print_jobs (printer_id, label, ref, zpl, status, next_attempt_at, "
@@ -364,8 +364,26 @@ def print_lpn_label(
     commit to send it now and learn the outcome. Raises PRINTER_UNKNOWN, UNKNOWN_ITEM,
     LABEL_DATA_INVALID or a BarcodeError (bad LPN/SSCC) and then queues nothing."""
     with db.write() as w:
-        label = lpn_label_for(w, lpn=lpn, sscc=sscc, sku=sku, lot=lot, expiry=expiry, qty=qty)
-        return enqueue_job(w, site, printer_name, label="lpn", ref=label.ref, zpl=lpn_zpl(label))
+        return queue_lpn_label(
+            w, site, printer_name, lpn=lpn, sscc=sscc, sku=sku, lot=lot, expiry=expiry, qty=qty
+        )
+
+
+def queue_lpn_label(
+    w: SUDatabase,
+    site: str,
+    printer_name: str,
+    *,
+    lpn: str | None = None,
+    sscc: str | None = None,
+    sku: str,
+    lot: str | None = None,
+    expiry: date | None = None,
+    qty: int,
+) -> int:
+    """`print_lpn_label` inside the caller's write transaction (receiving uses it)."""
+    label = lpn_label_for(w, lpn=lpn, sscc=sscc, sku=sku, lot=lot, expiry=expiry, qty=qty)
+    return enqueue_job(w, site, printer_name, label="lpn", ref=label.ref, zpl=lpn_zpl(label))
 
 
 # -- sending ------------------------------------------------------------------------------

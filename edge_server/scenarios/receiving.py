@@ -24,6 +24,7 @@ from edge_server.access.policy import MANAGERS
 from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
+from edge_server.labels.printers import printer_row, queue_lpn_label
 from edge_server.scenarios import receiving_repo as repo
 from edge_server.scenarios.base import ScenarioService, endpoint
 from edge_server.settings import Settings
@@ -253,6 +254,9 @@ class ReceivingScenario(ScenarioService):
             value = format_lpn(repo.next_lpn_serial(w))
             while repo.lpn_stock_exists(w, value):  # a label printed by hand with that number
                 value = format_lpn(repo.next_lpn_serial(w))
+            if body.printer:
+                printer_row(w, self.site, body.printer)  # PRINTER_UNKNOWN before posting
+                pending["printer"] = body.printer
         pending["lpn"] = value
         return self._advance(w, sess, pending)
 
@@ -550,6 +554,18 @@ class ReceivingScenario(ScenarioService):
                 ref=f"PO {po['number']}",
                 actor=self.actor,
             )
+            if pending.get("printer"):
+                # Queued in this transaction; the spooler sends it once the receipt commits.
+                view["print_job_id"] = queue_lpn_label(
+                    w,
+                    self.site,
+                    pending["printer"],
+                    lpn=pending["lpn"],
+                    sku=part["sku"],
+                    lot=part["lot"] or None,
+                    expiry=date.fromisoformat(part["expiry"]) if part["expiry"] else None,
+                    qty=part["qty"],
+                )
             emit(
                 w,
                 LPN_RECEIVED,
