@@ -155,14 +155,25 @@ def test_a_items_go_near_the_depot_and_c_items_far(site):
         for r in site.query("SELECT code FROM locations WHERE type IN ('pick_face', 'reserve')")
         if r["code"].startswith("A")
     ]
-    band = velocity_bands([depot_m(site, c) for c in storage])
+    # The bands are thirds of the active area: on an empty site, its nearest fifth.
+    band = velocity_bands([depot_m(site, c) for c in storage], occupied=2)
     assert band(d["FAST"]) == 0 and band(d["MID"]) == 1 and band(d["SLOW"]) == 2
+    assert max(d.values()) < sorted(depot_m(site, c) for c in storage)[len(storage) // 4]
 
 
 def test_velocity_bands_are_thirds_by_rank():
     band = velocity_bands([1, 2, 3, 4, 5, 6])
     assert [band(x) for x in (1, 2, 3, 4, 5, 6)] == [0, 0, 1, 1, 2, 2]
     assert velocity_bands([])(5) == 0
+
+
+def test_velocity_bands_cover_the_active_area_not_the_whole_building():
+    """100 bins, 20 in use: the active area is the nearest 30 (1.5x); beyond it is far."""
+    band = velocity_bands(list(range(100)), occupied=20)
+    assert [band(x) for x in (0, 9, 10, 19, 20, 29, 30, 99)] == [0, 0, 1, 1, 2, 2, 2, 2]
+    # an empty site still spreads A, B and C over its nearest fifth
+    empty = velocity_bands(list(range(100)), occupied=0)
+    assert [empty(x) for x in (0, 6, 7, 13, 14, 19)] == [0, 0, 1, 1, 2, 2]
 
 
 # -- rule 4: capacity --------------------------------------------------------------------------

@@ -146,15 +146,34 @@ def room_for(item: ItemProfile, b: BinState) -> int | None:
     return min(limits) if limits else None
 
 
-def velocity_bands(depot_m: Sequence[float]) -> Callable[[float], int]:
-    """A function mapping a depot distance to its third (0, 1, 2) among `depot_m`."""
+#: The active area is this many times the bins in use (room to grow before C spills far).
+ACTIVE_HEADROOM = 1.5
+#: ... and at least this share of the bins, so an empty site still spreads A, B and C.
+ACTIVE_MIN_SHARE = 0.2
+
+
+def velocity_bands(
+    depot_m: Sequence[float], *, occupied: int | None = None
+) -> Callable[[float], int]:
+    """A function mapping a depot distance to its velocity band: 0 nearest, 1, 2 farthest.
+
+    The bands are thirds of the *active area*: the nearest bins enough to hold what is stored
+    (`occupied` bins, with ACTIVE_HEADROOM to spare, at least ACTIVE_MIN_SHARE of all bins).
+    Cutting all bins into thirds would send C items to the far end of a half-empty building
+    and make every trip longer than simply taking the nearest bin with room; banding the
+    active area keeps the whole stock near the depot and still puts A nearest. Bins beyond
+    the active area count as the farthest band. Without `occupied`, all bins are banded."""
     ordered = sorted(depot_m)
     n = len(ordered)
+    if occupied is None:
+        active = n
+    else:
+        active = min(n, max(math.ceil(occupied * ACTIVE_HEADROOM), math.ceil(n * ACTIVE_MIN_SHARE)))
 
     def band(d: float) -> int:
-        if n == 0:
+        if active == 0:
             return 0
-        return min(2, 3 * bisect_left(ordered, d) // n)
+        return min(2, 3 * bisect_left(ordered, d) // active)
 
     return band
 
@@ -185,7 +204,8 @@ def choose_bin(
     ]
     if not compatible:
         return Suggestion(None, 0, (), _no_bin(item, status, "no compatible bin"))
-    band_of = velocity_bands([depot_m[b.code] for b in compatible])
+    occupied = sum(1 for b in compatible if b.item_ids or b.used_volume_cm3 > 0)
+    band_of = velocity_bands([depot_m[b.code] for b in compatible], occupied=occupied)
     want = target_band(item.velocity)
     # Ranked as plain tuples (a few thousand bins per call); Candidates only for the winners.
     # pool: 0 whole quantity fits, 1 part of it; +2 for a hazmat cage offered to a harmless
