@@ -17,9 +17,12 @@ from edge_server.wms.item_import import ImportReport, import_items
 from edge_server.wms.layout import Layout
 from edge_server.wms.layout_store import load_layout
 from edge_server.wms.ledger import Actor
+from edge_server.wms.purchase_orders import PoHeader, put_po
+from protocols.inbound import PoLineIn
 from protocols.inventory import ReceiptIn
 
 SITE = "CHI"
+DEMO_PO = "4500100"
 USERS = [  # badge, PIN, role, name
     ("ADMIN01", "1111", "admin", "Avery Admin"),
     ("SUP01", "2222", "supervisor", "Sam Supervisor"),
@@ -83,6 +86,12 @@ def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
                 ref="DEMO-OPENING-STOCK",
             )
             inventory.receive(w, SITE, receipt, Actor())
+        # An open purchase order to try receiving on (PO-4500100 scans as the PO barcode).
+        demo_lines = [
+            PoLineIn(line_no=n, sku=item["sku"], qty=rng.randint(6, 24))
+            for n, item in enumerate([i for i in items if not i["lot_tracked"]][:3], start=1)
+        ]
+        put_po(w, SITE, DEMO_PO, PoHeader(supplier="Demo Supplier Co."), demo_lines)
     return DemoInfo(created=True, items=report, stocked_bins=len(bins), api_key=api_key)
 
 
@@ -129,6 +138,7 @@ def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> Non
         lines.append(f"               {badge:<8} PIN {pin}   {role}{note}")
     lines += [
         f"  pair       handheld pairing code {pairing_code} (POST /api/v1/devices/pair)",
+        f"  receive    open purchase order PO-{DEMO_PO}: POST /api/v1/scenarios/receiving/start",
         "  check      .venv/bin/aisleway edge check --db " + str(settings.db_path),
         "",
         "  Ctrl-C stops the server.",

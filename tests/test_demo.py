@@ -38,6 +38,8 @@ def test_seed_builds_a_consistent_site_once(tmp_path, monkeypatch):
         assert db.query_one("SELECT COUNT(DISTINCT item_id) AS n FROM stock")["n"] == 42
         assert {u.badge for u in services.users.list()} == {u[0] for u in USERS}
         assert check_ledger(db).ok
+        po = db.query_one("SELECT number, status FROM purchase_orders")
+        assert po == {"number": "4500100", "status": "open"}
         again = seed_demo(services)
         assert not again.created
         assert db.query_one("SELECT COUNT(*) AS n FROM movements")["n"] == 42
