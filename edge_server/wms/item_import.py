@@ -17,14 +17,11 @@ The decisions behind each refusal and warning are in docs/items.md.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
 import gc
 import hashlib
 import io
-import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,8 +33,15 @@ from pydantic import BaseModel, ValidationError
 from sqlite_utils import Database as SUDatabase
 
 from edge_server.db import Database
-from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
+from edge_server.wms.csv_files import (
+    ReportMethods,
+    column_name,
+    decode_csv,
+    invalid_file,
+    problems_table,
+    sniff_delimiter,
+)
 from edge_server.wms.items import (
     Issue,
     Item,
@@ -51,7 +55,6 @@ from edge_server.wms.items import (
     record_gtins,
     upsert_items,
 )
-from protocols.errors import ErrorCode
 
 __all__ = [
     "ITEMS_IMPORTED",
@@ -128,7 +131,7 @@ class ImportCounts(BaseModel):
     warnings: int = 0
 
 
-class ImportReport(BaseModel):
+class ImportReport(ReportMethods, BaseModel):
     source: str
     sha256: str
     dry_run: bool
@@ -141,17 +144,6 @@ class ImportReport(BaseModel):
     def ok(self) -> bool:
         """True when every row was imported (warnings allowed)."""
         return self.counts.refused == 0
-
-    def refused_lines(self) -> dict[int, list[str]]:
-        """{line: [codes]} of the refused rows."""
-        found: dict[int, list[str]] = defaultdict(list)
-        for p in self.problems:
-            if p.severity == "refused":
-                found[p.line].append(p.code)
-        return dict(found)
-
-    def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2)
 
     def table(self) -> str:
         """The report as text for a terminal."""
@@ -178,12 +170,7 @@ class ImportReport(BaseModel):
             )
             for p in self.problems
         ]
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
-        lines.append("")
-        for r in [head, *rows]:
-            cells = [r[i].rjust(widths[i]) if i == 0 else r[i].ljust(widths[i]) for i in range(5)]
-            lines.append("  " + "  ".join([*cells, r[5]]).rstrip())
-        return "\n".join(lines)
+        return "\n".join(lines + problems_table(head, rows))
 
 
 @dataclass(slots=True)
@@ -231,36 +218,12 @@ def _bulk() -> Iterator[None]:
             gc.enable()
 
 
-def _invalid(text: str, **details: Any) -> AislewayError:
-    return AislewayError(ErrorCode.IMPORT_INVALID, text, details=details)
+_invalid = invalid_file
 
 
 # -- reading ----------------------------------------------------------------------------------
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]  # Excel's "Unicode text" export
-    else:
-        candidates = ["utf-8-sig", "cp1252"]
-    for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:
-            break
-        return text, encoding
-    raise _invalid("The file is not a CSV text file (it looks binary). Save it as CSV.")
-
-
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def _column_name(raw: str) -> str:
-    name = re.sub(r"[\s\-]+", "_", raw.replace("\ufeff", "").strip().lower())
-    return HEADER_ALIASES.get(name, name)
+    return column_name(raw, HEADER_ALIASES)
 
 
 @dataclass(frozen=True)
@@ -406,10 +369,10 @@ def read_items_csv(
             size=len(data),
         )
     sha256 = hashlib.sha256(data).hexdigest()
-    text, encoding = _decode(data)
+    text, encoding = decode_csv(data)
     if not text.strip():
         raise _invalid("The file is empty.")
-    delimiter = _delimiter(text.lstrip("\r\n").splitlines()[0])
+    delimiter = sniff_delimiter(text.lstrip("\r\n").splitlines()[0])
     total_lines = text.count("\n") + 1
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: _Header | None = None

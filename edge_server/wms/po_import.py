@@ -34,10 +34,14 @@ from sqlite_utils import Database as SUDatabase
 
 from edge_server.db import Database
 from edge_server.errors import AislewayError
+from edge_server.wms.csv_files import (
+    ReportMethods,
+    column_name,
+    decode_csv,
+    problems_table,
+    sniff_delimiter,
+)
 from edge_server.wms.item_import import MAX_IMPORT_BYTES
-from edge_server.wms.item_import import _column_name as column_name
-from edge_server.wms.item_import import _decode as decode_csv
-from edge_server.wms.item_import import _delimiter as sniff_delimiter
 from edge_server.wms.purchase_orders import (
     PoHeader,
     PoIssue,
@@ -92,7 +96,7 @@ class PoImportCounts(BaseModel):
     refused_rows: int = 0  # rows not imported (their own problem or their PO's)
 
 
-class PoImportReport(BaseModel):
+class PoImportReport(ReportMethods, BaseModel):
     source: str
     sha256: str
     dry_run: bool
@@ -104,16 +108,6 @@ class PoImportReport(BaseModel):
     @property
     def ok(self) -> bool:
         return self.counts.refused_rows == 0
-
-    def refused_lines(self) -> dict[int, list[str]]:
-        found: dict[int, list[str]] = defaultdict(list)
-        for p in self.problems:
-            if p.severity == "refused":
-                found[p.line].append(p.code)
-        return dict(found)
-
-    def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2)
 
     def table(self) -> str:
         """The report as text for a terminal."""
@@ -140,12 +134,7 @@ class PoImportReport(BaseModel):
             )
             for p in self.problems
         ]
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
-        lines.append("")
-        for r in [head, *rows]:
-            cells = [r[i].rjust(widths[i]) if i == 0 else r[i].ljust(widths[i]) for i in range(5)]
-            lines.append("  " + "  ".join([*cells, r[5]]).rstrip())
-        return "\n".join(lines)
+        return "\n".join(lines + problems_table(head, rows))
 
 
 @dataclass(slots=True)
