@@ -317,6 +317,11 @@ def db_suggestions(layout: Layout, samples: int = 100) -> float:
     return statistics.median(timings)
 
 
+def _change(ratio: float) -> str:
+    """0.62 -> '38% less', 1.27 -> '27% more'."""
+    return f"{1 - ratio:.0%} less" if ratio <= 1 else f"{ratio - 1:.0%} more"
+
+
 def main() -> None:
     started = time.perf_counter()
     layout = Layout.parse(LAYOUT)
@@ -344,9 +349,9 @@ def main() -> None:
         bput = statistics.mean(base.putaway_m)
         bpick = statistics.mean(base.order_m)
         print(
-            f"vs {name}: putaway travel ratio {put / bput:.2f} ({1 - put / bput:+.0%} less; "
+            f"vs {name}: putaway travel ratio {put / bput:.2f} ({_change(put / bput)}; "
             f"industry claim {CLAIM:.0%} less time), picking travel ratio {pick / bpick:.2f} "
-            f"({1 - pick / bpick:+.0%} less)"
+            f"({_change(pick / bpick)})"
         )
     print(
         f"suggestion time: {statistics.median(ours.suggest_s) * 1e3:.2f} ms median in memory "
