@@ -239,6 +239,22 @@ def cmd_edge_import_pos(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_edge_import_asns(args: argparse.Namespace) -> int:
+    from edge_server.wms.asn_import import import_asns, read_asns_csv_file
+
+    # Read and check the file before opening the database, as import-pos does.
+    parsed = read_asns_csv_file(args.file)
+    services = _services(args)
+    try:
+        report = import_asns(services.db, parsed, services.settings.site, dry_run=args.dry_run)
+    finally:
+        services.db.close()
+    print(report.table())
+    if args.report_json:
+        Path(args.report_json).write_text(report.to_json() + "\n", encoding="utf-8")
+    return 0 if report.ok else 1
+
+
 def _add_db_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="site SQLite file (default: AISLEWAY_DB_PATH or var/aisleway.db)")
     p.add_argument("--site", help="site code (default: AISLEWAY_SITE or CHI)")
@@ -294,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("import-pos", cmd_edge_import_pos, "import purchase orders from a CSV file")
     p.add_argument("file", help="CSV file, one row per PO line (docs/receiving.md)")
+    p.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    p.add_argument("--report-json", metavar="PATH", help="also write the report as JSON")
+
+    p = add("import-asns", cmd_edge_import_asns, "import advance shipping notices from a CSV file")
+    p.add_argument("file", help="CSV file, one row per ASN line (docs/receiving.md)")
     p.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
     p.add_argument("--report-json", metavar="PATH", help="also write the report as JSON")
 

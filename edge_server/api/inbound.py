@@ -13,7 +13,7 @@ from edge_server.api.items import CSV_TYPES
 from edge_server.api.responses import ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.errors import AislewayError
-from edge_server.wms import asns, po_import, purchase_orders
+from edge_server.wms import asn_import, asns, po_import, purchase_orders
 from protocols.barcodes import BarcodeError
 from protocols.envelope import Envelope
 from protocols.errors import ErrorCode
@@ -150,6 +150,42 @@ def _asn(w: purchase_orders.Source, site: str, number: str) -> dict[str, Any]:
     if asn is None:
         raise AislewayError(ErrorCode.ASN_NOT_FOUND, details={"number": number})
     return asn_out(asn)
+
+
+@router.post(
+    "/asns/import",
+    response_model=Envelope[dict[str, Any]],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def import_asns(
+    request: Request, s: ServicesDep, m: Writer, dry_run: bool = False
+) -> JSONResponse:
+    """Import an ASN CSV sent as the request body (`Content-Type: text/csv`). Returns the
+    report; an ASN with any refused row is refused whole, the others import in one
+    transaction."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in CSV_TYPES:
+        raise AislewayError(
+            ErrorCode.IMPORT_INVALID,
+            "Send the CSV file itself as the request body, with Content-Type: text/csv.",
+            details={"content_type": content_type},
+            status=415,
+        )
+    data = await request.body()
+    parsed = await run_in_threadpool(asn_import.read_asns_csv, data, source="upload")
+    site = s.settings.site
+
+    def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
+        report = asn_import.apply_asn_import(w, parsed, site, dry_run=dry_run)
+        return 200, ok(report.model_dump(mode="json"))
+
+    payload = {"sha256": parsed.sha256, "dry_run": dry_run}
+    return reply(*await run_in_threadpool(m.run, payload, effect))
 
 
 @router.get("/asns/by-sscc/{sscc}", response_model=Envelope[dict[str, Any]])
