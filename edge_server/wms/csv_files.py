@@ -4,10 +4,14 @@ the per-line report (refused lines, JSON, a table for the terminal)."""
 from __future__ import annotations
 
 import codecs
+import csv
+import hashlib
+import io
 import json
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from edge_server.errors import AislewayError
@@ -76,3 +80,103 @@ def problems_table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> li
         cells = [r[i].rjust(widths[i]) if i == 0 else r[i].ljust(widths[i]) for i in range(last)]
         out.append("  " + "  ".join([*cells, r[last]]).rstrip())
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    line: int  # the row's first physical line (the header is line 1)
+    values: dict[str, str]  # by column name, cells stripped
+    cells: int  # how many cells the row had (the header's count, when well formed)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvTable:
+    """A CSV file read into named rows, before any field is checked."""
+
+    sha256: str
+    encoding: str  # as decoded: utf-8-sig, cp1252 or utf-16
+    delimiter: str
+    header_line: int
+    raw_columns: list[str]
+    columns: list[str]  # normalised names, in file order
+    rows: list[CsvRow]
+
+    def unknown_columns(self, known: Collection[str]) -> list[str]:
+        """The header cells (as written) whose names are not in `known`."""
+        return [
+            raw.strip()
+            for raw, name in zip(self.raw_columns, self.columns, strict=True)
+            if name and name not in known
+        ]
+
+    def misshapen(self, row: CsvRow) -> str | None:
+        """Why `row` does not line up with the header, or None."""
+        if row.cells == len(self.columns):
+            return None
+        return f"the row has {row.cells} cells but the header has {len(self.columns)}."
+
+
+def read_csv_table(
+    data: bytes,
+    *,
+    required: Sequence[str],
+    max_bytes: int,
+    aliases: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    progress_every: int = 1000,
+) -> CsvTable:
+    """Decode and split a CSV upload; blank lines are skipped, line numbers kept physical.
+
+    Refuses IMPORT_INVALID (nothing to report line by line) when the file is too big, not
+    text, empty, not CSV, or lacks a required column."""
+    if len(data) > max_bytes:
+        raise invalid_file(
+            f"The file is larger than {max_bytes // (1024 * 1024)} MB; split it.", size=len(data)
+        )
+    sha256 = hashlib.sha256(data).hexdigest()
+    text, encoding = decode_csv(data)
+    if not text.strip():
+        raise invalid_file("The file is empty.")
+    delimiter = sniff_delimiter(text.lstrip("\r\n").splitlines()[0])
+    total_lines = text.count("\n") + 1
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: tuple[int, list[str], list[str]] | None = None
+    rows: list[CsvRow] = []
+    previous_end = 0
+    try:
+        for cells in reader:
+            start, previous_end = previous_end + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                names = [column_name(c, aliases) for c in cells]
+                missing = [c for c in required if c not in names]
+                if missing:
+                    raise invalid_file(
+                        "The file lacks required columns.",
+                        missing_columns=missing,
+                        found_columns=[n for n in names if n],
+                    )
+                header = (start, cells, names)
+                continue
+            values = {n: c.strip() for n, c in zip(header[2], cells, strict=False) if n}
+            rows.append(CsvRow(line=start, values=values, cells=len(cells)))
+            if progress is not None and len(rows) % progress_every == 0:
+                progress(previous_end, total_lines)
+    except csv.Error as exc:
+        raise invalid_file(
+            f"The file is not valid CSV near line {reader.line_num}: {exc}.", line=reader.line_num
+        ) from None
+    if header is None:
+        raise invalid_file("The file is empty.")
+    if progress is not None:
+        progress(total_lines, total_lines)
+    return CsvTable(
+        sha256=sha256,
+        encoding=encoding,
+        delimiter=delimiter,
+        header_line=header[0],
+        raw_columns=header[1],
+        columns=header[2],
+        rows=rows,
+    )

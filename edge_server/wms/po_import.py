@@ -17,9 +17,6 @@ in the file replaces the stored one (lines missing from the file are cancelled),
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import re
 from collections import defaultdict
@@ -36,10 +33,8 @@ from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.wms.csv_files import (
     ReportMethods,
-    column_name,
-    decode_csv,
     problems_table,
-    sniff_delimiter,
+    read_csv_table,
 )
 from edge_server.wms.item_import import MAX_IMPORT_BYTES
 from edge_server.wms.purchase_orders import (
@@ -251,67 +246,32 @@ def _check_orders(orders: dict[str, list[_Row]]) -> None:
 def read_pos_csv(data: bytes, *, source: str = "", progress: Progress | None = None) -> ParsedPos:
     """Decode, parse and check a PO CSV. Raises `AislewayError(IMPORT_INVALID)` when the file
     cannot be read at all (not text, too big, no header, missing required columns)."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise _invalid(
-            f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it.",
-            size=len(data),
+    table = read_csv_table(
+        data,
+        required=REQUIRED_COLUMNS,
+        max_bytes=MAX_IMPORT_BYTES,
+        progress=progress,
+    )
+    sha256, encoding, delimiter = table.sha256, table.encoding, table.delimiter
+    file_warnings = [
+        PoImportProblem(
+            line=table.header_line,
+            po_number="",
+            field=raw,
+            code="COLUMN_IGNORED",
+            severity="warning",
+            reason=f"column {raw!r} is not a PO field; ignored.",
         )
-    sha256 = hashlib.sha256(data).hexdigest()
-    text, encoding = decode_csv(data)
-    if not text.strip():
-        raise _invalid("The file is empty.")
-    delimiter = sniff_delimiter(text.lstrip("\r\n").splitlines()[0])
-    total_lines = text.count("\n") + 1
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    names: list[str] | None = None
-    file_warnings: list[PoImportProblem] = []
+        for raw in table.unknown_columns(set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS))
+    ]
     rows: list[_Row] = []
-    previous_end = 0
-    try:
-        for cells in reader:
-            start, previous_end = previous_end + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if names is None:
-                names = [column_name(c) for c in cells]
-                missing = [c for c in REQUIRED_COLUMNS if c not in names]
-                if missing:
-                    raise _invalid(
-                        "The file lacks required columns.",
-                        missing_columns=missing,
-                        found_columns=[n for n in names if n],
-                    )
-                known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-                for raw, name in zip(cells, names, strict=True):
-                    if name and name not in known:
-                        file_warnings.append(
-                            PoImportProblem(
-                                line=start,
-                                po_number="",
-                                field=raw.strip(),
-                                code="COLUMN_IGNORED",
-                                severity="warning",
-                                reason=f"column {raw.strip()!r} is not a PO field; ignored.",
-                            )
-                        )
-                continue
-            values = {n: c.strip() for n, c in zip(names, cells, strict=False) if n}
-            row = _check_row(start, values)
-            if len(cells) != len(names):
-                reason = f"the row has {len(cells)} cells but the header has {len(names)}."
-                row.refuse("", "ROW_SHAPE", reason)
-                row.po_line = None
-            rows.append(row)
-            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
-                progress(previous_end, total_lines)
-    except csv.Error as exc:
-        raise _invalid(
-            f"The file is not valid CSV near line {reader.line_num}: {exc}.", line=reader.line_num
-        ) from None
-    if names is None:
-        raise _invalid("The file is empty.")
-    if progress is not None:
-        progress(total_lines, total_lines)
+    for raw_row in table.rows:
+        row = _check_row(raw_row.line, raw_row.values)
+        shape = table.misshapen(raw_row)
+        if shape is not None:
+            row.refuse("", "ROW_SHAPE", shape)
+            row.po_line = None
+        rows.append(row)
     orders: dict[str, list[_Row]] = defaultdict(list)
     for row in rows:
         if _NUMBER.match(row.po_number):
