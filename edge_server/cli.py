@@ -330,7 +330,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--reset", action="store_true", help="start from a fresh database")
     demo.set_defaults(handler=_cmd_demo)
+
+    route = top.add_parser(
+        "route",
+        help="print the shortest pick route through some bins (JSON)",
+        description="Print the pick route from the depot through the bins and back as one JSON "
+        "object (docs/routing.md).",
+    )
+    route.add_argument("--layout", required=True, metavar="FILE", help="layout JSON file")
+    route.add_argument("bins", nargs="+", metavar="BIN", help="bin codes to visit")
+    route.set_defaults(handler=cmd_route)
     return parser
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from edge_server.wms.layout import read_layout
+    from edge_server.wms.routing import route
+
+    try:
+        layout = read_layout(args.layout)
+        result = route(layout, args.bins)
+    except AislewayError as exc:
+        _print_refusal(exc)
+        if "code" in exc.details:
+            print(f"  {exc.details['code']}: {exc.details.get('reason', '')}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.as_json()))
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
