@@ -38,7 +38,6 @@ from edge_server.wms.asns import put_asn
 from edge_server.wms.csv_files import (
     ReportMethods,
     invalid_file,
-    problems_table,
     read_csv_table,
 )
 from edge_server.wms.item_import import MAX_IMPORT_BYTES
@@ -136,29 +135,13 @@ class AsnImportReport(ReportMethods, BaseModel):
     def table(self) -> str:
         """The report as text for a terminal."""
         c = self.counts
-        state = "dry run, nothing was written" if self.dry_run else "applied"
-        lines = [
-            f"ASN import of {self.source or 'upload'} ({state})",
-            f"  rows {c.rows}, ASNs {c.asns}: imported {c.imported} (created {c.created}, "
+        return self.render(
+            "ASN import",
+            f"rows {c.rows}, ASNs {c.asns}: imported {c.imported} (created {c.created}, "
             f"updated {c.updated}, unchanged {c.unchanged}), refused {c.refused} "
             f"({c.refused_rows} rows)",
-        ]
-        if not self.problems:
-            lines.append("  no problems found")
-            return "\n".join(lines)
-        head = ("line", "asn", "field", "status", "code", "reason")
-        rows = [
-            (
-                str(p.line) if p.line else "file",
-                p.asn_number,
-                p.field,
-                "REFUSED" if p.severity == "refused" else "warning",
-                p.code,
-                p.reason,
-            )
-            for p in self.problems
-        ]
-        return "\n".join(lines + problems_table(head, rows))
+            "asn_number",
+        )
 
 
 Refusal = tuple[str, str, str]  # (field, code, reason)

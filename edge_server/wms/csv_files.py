@@ -70,6 +70,29 @@ class ReportMethods:
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2)  # type: ignore[attr-defined]
 
+    def render(self, what: str, summary: str, key: str) -> str:
+        """The report as text for a terminal: a title, the `summary` counts line, then one
+        row per problem with the problem's `key` attribute (sku, PO or ASN number)."""
+        state = "dry run, nothing was written" if getattr(self, "dry_run", False) else "applied"
+        source = getattr(self, "source", "") or "upload"
+        lines = [f"{what} of {source} ({state})", f"  {summary}"]
+        if not self.problems:
+            lines.append("  no problems found")
+            return "\n".join(lines)
+        head = ("line", key.split("_")[0], "field", "status", "code", "reason")
+        rows = [
+            (
+                str(p.line) if p.line else "file",
+                getattr(p, key),
+                p.field,
+                "REFUSED" if p.severity == "refused" else "warning",
+                p.code,
+                p.reason,
+            )
+            for p in self.problems
+        ]
+        return "\n".join(lines + problems_table(head, rows))
+
 
 def problems_table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     """Aligned lines: the first column right-aligned, the last one left as it is."""

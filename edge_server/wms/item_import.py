@@ -39,7 +39,6 @@ from edge_server.wms.csv_files import (
     column_name,
     decode_csv,
     invalid_file,
-    problems_table,
     sniff_delimiter,
 )
 from edge_server.wms.items import (
@@ -148,29 +147,13 @@ class ImportReport(ReportMethods, BaseModel):
     def table(self) -> str:
         """The report as text for a terminal."""
         c = self.counts
-        state = "dry run, nothing was written" if self.dry_run else "applied"
-        lines = [
-            f"Item import of {self.source or 'upload'} ({state})",
-            f"  rows {c.rows}: imported {c.imported} (created {c.created}, updated {c.updated}, "
+        return self.render(
+            "Item import",
+            f"rows {c.rows}: imported {c.imported} (created {c.created}, updated {c.updated}, "
             f"unchanged {c.unchanged}), refused {c.refused}, skipped {c.skipped} repeated, "
             f"warnings {c.warnings}",
-        ]
-        if not self.problems:
-            lines.append("  no problems found")
-            return "\n".join(lines)
-        head = ("line", "sku", "field", "status", "code", "reason")
-        rows = [
-            (
-                str(p.line) if p.line else "file",
-                p.sku,
-                p.field,
-                "REFUSED" if p.severity == "refused" else "warning",
-                p.code,
-                p.reason,
-            )
-            for p in self.problems
-        ]
-        return "\n".join(lines + problems_table(head, rows))
+            "sku",
+        )
 
 
 @dataclass(slots=True)

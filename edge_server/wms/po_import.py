@@ -33,7 +33,6 @@ from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.wms.csv_files import (
     ReportMethods,
-    problems_table,
     read_csv_table,
 )
 from edge_server.wms.item_import import MAX_IMPORT_BYTES
@@ -107,29 +106,13 @@ class PoImportReport(ReportMethods, BaseModel):
     def table(self) -> str:
         """The report as text for a terminal."""
         c = self.counts
-        state = "dry run, nothing was written" if self.dry_run else "applied"
-        lines = [
-            f"PO import of {self.source or 'upload'} ({state})",
-            f"  rows {c.rows}, POs {c.pos}: imported {c.imported} (created {c.created}, "
+        return self.render(
+            "PO import",
+            f"rows {c.rows}, POs {c.pos}: imported {c.imported} (created {c.created}, "
             f"updated {c.updated}, unchanged {c.unchanged}), refused {c.refused} "
             f"({c.refused_rows} rows)",
-        ]
-        if not self.problems:
-            lines.append("  no problems found")
-            return "\n".join(lines)
-        head = ("line", "po", "field", "status", "code", "reason")
-        rows = [
-            (
-                str(p.line) if p.line else "file",
-                p.po_number,
-                p.field,
-                "REFUSED" if p.severity == "refused" else "warning",
-                p.code,
-                p.reason,
-            )
-            for p in self.problems
-        ]
-        return "\n".join(lines + problems_table(head, rows))
+            "po_number",
+        )
 
 
 @dataclass(slots=True)
