@@ -68,6 +68,11 @@ class ErrorCode(StrEnum):
     ASN_LINE_RECEIVED = "ASN_LINE_RECEIVED"
     SSCC_ON_OTHER_ASN = "SSCC_ON_OTHER_ASN"
     SSCC_NOT_EXPECTED = "SSCC_NOT_EXPECTED"
+    # fulfillment orders and allocation
+    FO_INVALID = "FO_INVALID"
+    FO_NOT_FOUND = "FO_NOT_FOUND"
+    FO_CLOSED = "FO_CLOSED"
+    FO_PICKING_STARTED = "FO_PICKING_STARTED"
     # putaway and replenishment
     TASK_NOT_FOUND = "TASK_NOT_FOUND"
     TASK_CLOSED = "TASK_CLOSED"
@@ -358,6 +363,18 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ),
     ErrorCode.LABEL_DATA_INVALID: ErrorDef(
         422, "That label cannot be printed: some of its data is not valid."
+    ),
+    ErrorCode.FO_INVALID: ErrorDef(
+        422, "The fulfillment order has lines that cannot be used. Nothing was changed."
+    ),
+    ErrorCode.FO_NOT_FOUND: ErrorDef(404, "That fulfillment order is not known here."),
+    ErrorCode.FO_CLOSED: ErrorDef(
+        409, "That fulfillment order is cancelled or shipped, so it cannot be changed."
+    ),
+    ErrorCode.FO_PICKING_STARTED: ErrorDef(
+        409,
+        "Picking has started on this fulfillment order, so it cannot be changed, cancelled "
+        "or allocated again.",
     ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }

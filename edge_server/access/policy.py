@@ -30,6 +30,9 @@ POLICY: dict[str, frozenset[str]] = {
     # purchase orders and ASNs
     "inbound.read": frozenset({"receiver"}) | MANAGERS | {"integration"},
     "inbound.write": MANAGERS | {"integration"},
+    # fulfillment orders and allocation
+    "orders.read": frozenset({"picker", "packer"}) | MANAGERS | {"integration"},
+    "orders.write": MANAGERS | {"integration"},
     # directed putaway and replenishment
     "putaway.work": frozenset({"receiver"}) | MANAGERS,
     "replenishment.work": frozenset({"picker", "receiver"}) | MANAGERS,

@@ -588,3 +588,64 @@ def m020_receiving(db: SUDatabase) -> None:
         CREATE INDEX idx_receiving_discrepancies_day ON receiving_discrepancies(created_at);
         """,
     )
+
+
+@migrations()
+def m050_fulfillment_orders(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- Outbound orders sent by the OMS (PUT by number), their lines, and the stock reserved
+        -- for each line. See docs/outbound.md.
+        CREATE TABLE fulfillment_orders (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            number TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'received' CHECK (status IN ('received', 'allocated',
+                'backordered', 'picking', 'packed', 'shipped', 'cancelled')),
+            ship_to_json TEXT NOT NULL,
+            carrier_service TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 0,
+            promised_ship_date TEXT,
+            owner TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            cancelled_at TEXT,
+            UNIQUE (site_id, number)
+        );
+        CREATE INDEX idx_fulfillment_orders_status ON fulfillment_orders(site_id, status);
+        CREATE TABLE fo_lines (
+            id INTEGER PRIMARY KEY,
+            order_id INTEGER NOT NULL REFERENCES fulfillment_orders(id),
+            line_no INTEGER NOT NULL,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            qty_ordered INTEGER NOT NULL CHECK (qty_ordered > 0),  -- eaches
+            qty_short INTEGER NOT NULL DEFAULT 0 CHECK (qty_short >= 0),
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'allocated', 'short', 'cancelled')),
+            UNIQUE (order_id, line_no)
+        );
+        -- Stock reserved for an order line: one stock key (always status 'available').
+        CREATE TABLE allocations (
+            id INTEGER PRIMARY KEY,
+            order_line_id INTEGER NOT NULL REFERENCES fo_lines(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            lpn TEXT NOT NULL DEFAULT '',
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_allocations_line ON allocations(order_line_id);
+        CREATE INDEX idx_allocations_key ON allocations(location_id, item_id, lot, lpn);
+        -- Last line of defence: never reserve more than the stock key holds.
+        CREATE TRIGGER allocations_within_stock BEFORE INSERT ON allocations
+        WHEN NEW.qty + (SELECT COALESCE(SUM(a.qty), 0) FROM allocations a
+                        WHERE a.location_id = NEW.location_id AND a.item_id = NEW.item_id
+                          AND a.lot = NEW.lot AND a.lpn = NEW.lpn)
+             > (SELECT COALESCE(SUM(st.qty), 0) FROM stock st
+                WHERE st.location_id = NEW.location_id AND st.item_id = NEW.item_id
+                  AND st.lot = NEW.lot AND st.lpn = NEW.lpn AND st.status = 'available')
+        BEGIN SELECT RAISE(ABORT, 'allocation exceeds stock on hand'); END;
+        """,
+    )

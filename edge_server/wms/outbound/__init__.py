@@ -1,0 +1,1 @@
+"""Outbound: fulfillment orders and stock allocation (docs/outbound.md)."""

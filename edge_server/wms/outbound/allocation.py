@@ -1,0 +1,284 @@
+"""Stock allocation for fulfillment orders: a pure ranking of candidate stock and one DB step.
+
+Rules, in order (docs/outbound.md#allocation-rules):
+
+1. Only stock in status `available`, in an active `pick_face` or `reserve` location of the
+   site, never a lot whose expiry date is before today (UTC). Quarantine and damaged stock,
+   docks, staging, packing, shipping, returns and quarantine locations are never allocated.
+2. Expiry-tracked items, FEFO: the earliest lot expiry first (lots without an expiry last).
+   Other items, FIFO: the lot received first (its first receipt movement) first. Items that
+   are not lot-tracked have one lot (''), so this tier is a tie for them.
+3. Within the same expiry/age tier: pick faces before reserve.
+4. Then the stock key that received stock first (the first movement into it), then the
+   location code (a stable tie-break).
+
+Allocated quantity counts against availability: per stock key (location × item × lot × LPN,
+status available) the sum of allocations never exceeds what is on hand. The check runs inside
+the caller's write transaction (one writer at a time) and a trigger refuses anything beyond.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database as SUDatabase
+
+from edge_server.errors import AislewayError
+from edge_server.integration.outbox import emit
+from edge_server.timeutil import iso, utcnow
+from edge_server.wms.purchase_orders import Source, fetch_rows, site_id
+from protocols.errors import ErrorCode
+
+__all__ = [
+    "ALLOCATABLE_LOCATION_TYPES",
+    "FO_BACKORDERED",
+    "FO_CHANGED",
+    "Candidate",
+    "allocate_order",
+    "availability",
+    "candidates",
+    "rank",
+    "release_order",
+    "take",
+]
+
+FO_CHANGED = "fulfillment_order.changed"
+FO_BACKORDERED = "fulfillment_order.backordered"
+ALLOCATABLE_LOCATION_TYPES = ("pick_face", "reserve")
+#: Statuses an order may be (re-)allocated or released in: before picking starts.
+OPEN_STATUSES = ("received", "allocated", "backordered")
+PICKING_STATUSES = ("picking", "packed")
+CLOSED_STATUSES = ("shipped", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Stock that could serve a line: one key and what is free on it."""
+
+    location_id: int
+    location_code: str
+    location_type: str
+    lot: str
+    lpn: str
+    expiry: str | None
+    lot_age: int  # id of the lot's first receipt movement (smaller = older)
+    key_age: int  # id of the first movement into this stock key
+    free: int  # on hand minus already allocated
+
+
+def _sort_key(c: Candidate, fefo: bool) -> tuple[Any, ...]:
+    face = 0 if c.location_type == "pick_face" else 1
+    if fefo:
+        tier: tuple[Any, ...] = (c.expiry is None, c.expiry or "")
+    else:
+        tier = (c.lot_age,)
+    return (*tier, face, c.key_age, c.location_code, c.lpn)
+
+
+def rank(cands: Sequence[Candidate], *, fefo: bool) -> list[Candidate]:
+    """The candidates in the order they should be allocated (pure; see the module doc)."""
+    return sorted((c for c in cands if c.free > 0), key=lambda c: _sort_key(c, fefo))
+
+
+def take(ranked: Sequence[Candidate], need: int) -> list[tuple[Candidate, int]]:
+    """Greedy: (candidate, qty) pairs covering up to `need` in rank order (pure)."""
+    out: list[tuple[Candidate, int]] = []
+    for c in ranked:
+        if need <= 0:
+            break
+        qty = min(c.free, need)
+        if qty > 0:
+            out.append((c, qty))
+            need -= qty
+    return out
+
+
+_CANDIDATES = f"""
+SELECT st.location_id, l.code AS location_code, l.type AS location_type, st.lot, st.lpn,
+       lo.expiry,
+       st.qty - COALESCE((SELECT SUM(a.qty) FROM allocations a
+                          WHERE a.location_id = st.location_id AND a.item_id = st.item_id
+                            AND a.lot = st.lot AND a.lpn = st.lpn), 0) AS free,
+       COALESCE((SELECT MIN(m.id) FROM movements m
+                 WHERE m.item_id = st.item_id AND m.lot = st.lot
+                   AND m.type IN ('receipt', 'return')), 0) AS lot_age,
+       COALESCE((SELECT MIN(m.id) FROM movements m
+                 WHERE m.to_location_id = st.location_id AND m.item_id = st.item_id
+                   AND m.lot = st.lot AND COALESCE(m.to_lpn, m.lpn) = st.lpn
+                   AND m.to_status = 'available'), 0) AS key_age
+FROM stock st
+JOIN locations l ON l.id = st.location_id
+LEFT JOIN lots lo ON lo.item_id = st.item_id AND lo.lot = st.lot
+WHERE l.site_id = ? AND st.item_id = ? AND st.status = 'available' AND st.qty > 0
+  AND l.active = 1 AND l.type IN {tuple(ALLOCATABLE_LOCATION_TYPES)!r}
+  AND (lo.expiry IS NULL OR lo.expiry >= ?)
+"""
+
+
+def candidates(source: Source, sid: int, item_id: int) -> list[Candidate]:
+    """Allocatable stock of one item at a site, with what is still free on each key."""
+    today = utcnow().date().isoformat()
+    rows = fetch_rows(source, _CANDIDATES, [sid, item_id, today])
+    return [Candidate(**r) for r in rows]
+
+
+def _order(w: Source, sid: int, number: str) -> dict[str, Any]:
+    found = fetch_rows(
+        w, "SELECT * FROM fulfillment_orders WHERE site_id = ? AND number = ?", [sid, number]
+    )
+    if not found:
+        raise AislewayError(ErrorCode.FO_NOT_FOUND, details={"number": number})
+    return found[0]
+
+
+def refuse_unless_open(order: dict[str, Any]) -> None:
+    """FO_CLOSED / FO_PICKING_STARTED unless the order is still before picking."""
+    status = order["status"]
+    details = {"number": order["number"], "status": status}
+    if status in CLOSED_STATUSES:
+        raise AislewayError(ErrorCode.FO_CLOSED, details=details)
+    if status in PICKING_STATUSES:
+        raise AislewayError(ErrorCode.FO_PICKING_STARTED, details=details)
+
+
+def release_order(w: SUDatabase, order_id: int) -> int:
+    """Drop every allocation of the order; returns the quantity released."""
+    released = fetch_rows(
+        w,
+        "SELECT COALESCE(SUM(a.qty), 0) AS n FROM allocations a "
+        "JOIN fo_lines fl ON fl.id = a.order_line_id WHERE fl.order_id = ?",
+        [order_id],
+    )[0]["n"]
+    w.execute(
+        "DELETE FROM allocations WHERE order_line_id IN "
+        "(SELECT id FROM fo_lines WHERE order_id = ?)",
+        [order_id],
+    )
+    return int(released)
+
+
+def allocate_order(w: SUDatabase, site: str, number: str) -> dict[str, Any]:
+    """Reserve stock for every open line of order `number` (inside the caller's write
+    transaction). Lines already fully allocated keep their stock; short lines get what is
+    free now. Sets line and order status, emits `fulfillment_order.changed` when anything
+    changed and `fulfillment_order.backordered` when a line stays short.
+
+    Returns {"outcome": "allocated" | "backordered" | "unchanged", "lines": [...]}."""
+    sid = site_id(w, site)
+    order = _order(w, sid, number)
+    refuse_unless_open(order)
+    lines = fetch_rows(
+        w,
+        "SELECT fl.id, fl.line_no, fl.item_id, fl.qty_ordered, fl.qty_short, fl.status, i.sku, "
+        "i.expiry_tracked, COALESCE((SELECT SUM(a.qty) FROM allocations a "
+        "WHERE a.order_line_id = fl.id), 0) AS qty_allocated "
+        "FROM fo_lines fl JOIN items i ON i.id = fl.item_id "
+        "WHERE fl.order_id = ? AND fl.status != 'cancelled' ORDER BY fl.line_no",
+        [order["id"]],
+    )
+    now = iso()
+    changed = False
+    result: list[dict[str, Any]] = []
+    for line in lines:
+        allocated = int(line["qty_allocated"])
+        need = int(line["qty_ordered"]) - allocated
+        if need > 0:
+            ranked = rank(candidates(w, sid, line["item_id"]), fefo=bool(line["expiry_tracked"]))
+            for cand, qty in take(ranked, need):
+                w.execute(
+                    "INSERT INTO allocations (order_line_id, location_id, item_id, lot, lpn, "
+                    "qty, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [line["id"], cand.location_id, line["item_id"], cand.lot, cand.lpn, qty, now],
+                )
+                allocated += qty
+                changed = True
+        short = int(line["qty_ordered"]) - allocated
+        status = "short" if short else "allocated"
+        if (status, short) != (line["status"], line["qty_short"]):
+            changed = True
+            w.execute(
+                "UPDATE fo_lines SET status = ?, qty_short = ? WHERE id = ?",
+                [status, short, line["id"]],
+            )
+        result.append(
+            {
+                "line_no": line["line_no"],
+                "sku": line["sku"],
+                "qty_ordered": int(line["qty_ordered"]),
+                "qty_allocated": allocated,
+                "qty_short": short,
+            }
+        )
+    shorts = [r for r in result if r["qty_short"]]
+    status = "backordered" if shorts else "allocated"
+    if status != order["status"]:
+        changed = True
+    if not changed:
+        return {"outcome": "unchanged", "lines": result}
+    w.execute(
+        "UPDATE fulfillment_orders SET status = ?, updated_at = ? WHERE id = ?",
+        [status, now, order["id"]],
+    )
+    emit(w, FO_CHANGED, {"site": site, "number": number, "status": status, "outcome": status})
+    if shorts:
+        emit(
+            w,
+            FO_BACKORDERED,
+            {
+                "site": site,
+                "number": number,
+                "lines": [
+                    {"line_no": r["line_no"], "sku": r["sku"], "short": r["qty_short"]}
+                    for r in shorts
+                ],
+            },
+        )
+    return {"outcome": status, "lines": result}
+
+
+def availability(source: Source, site: str, sku: str) -> dict[str, Any] | None:
+    """What of `sku` can still be promised at `site`: allocatable stock on hand, minus what
+    is allocated; None when the SKU is unknown. `elsewhere` is available stock not (yet) in a
+    pick face or reserve (dock, staging...); `blocked` is quarantine or damaged stock, or
+    expired lots."""
+    items = fetch_rows(source, "SELECT id FROM items WHERE sku = ?", [sku])
+    if not items:
+        return None
+    sid = site_id(source, site)
+    item_id = int(items[0]["id"])
+    today = utcnow().date().isoformat()
+    rows = fetch_rows(
+        source,
+        "SELECT st.status, l.type, l.active, lo.expiry, st.qty FROM stock st "
+        "JOIN locations l ON l.id = st.location_id "
+        "LEFT JOIN lots lo ON lo.item_id = st.item_id AND lo.lot = st.lot "
+        "WHERE l.site_id = ? AND st.item_id = ?",
+        [sid, item_id],
+    )
+    on_hand = elsewhere = blocked = 0
+    for r in rows:
+        expired = r["expiry"] is not None and r["expiry"] < today
+        if r["status"] != "available" or expired:
+            blocked += r["qty"]
+        elif r["type"] in ALLOCATABLE_LOCATION_TYPES and r["active"]:
+            on_hand += r["qty"]
+        else:
+            elsewhere += r["qty"]
+    allocated = int(
+        fetch_rows(
+            source,
+            "SELECT COALESCE(SUM(a.qty), 0) AS n FROM allocations a "
+            "JOIN locations l ON l.id = a.location_id WHERE l.site_id = ? AND a.item_id = ?",
+            [sid, item_id],
+        )[0]["n"]
+    )
+    return {
+        "sku": sku,
+        "on_hand": on_hand,
+        "allocated": allocated,
+        "available": max(on_hand - allocated, 0),
+        "elsewhere": elsewhere,
+        "blocked": blocked,
+    }
