@@ -212,15 +212,7 @@ def cmd_edge_import_items(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    services = _services(args)
-    try:
-        report = import_items(services.db, parsed, dry_run=args.dry_run)
-    finally:
-        services.db.close()
-    print(report.table())
-    if args.report_json:
-        Path(args.report_json).write_text(report.to_json() + "\n", encoding="utf-8")
-    return 0 if report.ok else 1
+    return _import_report(args, lambda svc: import_items(svc.db, parsed, dry_run=args.dry_run))
 
 
 def cmd_edge_import_pos(args: argparse.Namespace) -> int:
@@ -228,15 +220,9 @@ def cmd_edge_import_pos(args: argparse.Namespace) -> int:
 
     # Read and check the file before opening the database, as import-items does.
     parsed = read_pos_csv_file(args.file)
-    services = _services(args)
-    try:
-        report = import_pos(services.db, parsed, services.settings.site, dry_run=args.dry_run)
-    finally:
-        services.db.close()
-    print(report.table())
-    if args.report_json:
-        Path(args.report_json).write_text(report.to_json() + "\n", encoding="utf-8")
-    return 0 if report.ok else 1
+    return _import_report(
+        args, lambda svc: import_pos(svc.db, parsed, svc.settings.site, dry_run=args.dry_run)
+    )
 
 
 def cmd_edge_import_asns(args: argparse.Namespace) -> int:
@@ -244,9 +230,17 @@ def cmd_edge_import_asns(args: argparse.Namespace) -> int:
 
     # Read and check the file before opening the database, as import-pos does.
     parsed = read_asns_csv_file(args.file)
+    return _import_report(
+        args, lambda svc: import_asns(svc.db, parsed, svc.settings.site, dry_run=args.dry_run)
+    )
+
+
+def _import_report(args: argparse.Namespace, run: Callable[[Services], Any]) -> int:
+    """Run an import against the site database, print its report (and the JSON copy asked
+    for); exit 0 when every row was imported, 1 when some were refused."""
     services = _services(args)
     try:
-        report = import_asns(services.db, parsed, services.settings.site, dry_run=args.dry_run)
+        report = run(services)
     finally:
         services.db.close()
     print(report.table())

@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
-from starlette.concurrency import run_in_threadpool
 
-from edge_server.api.items import CSV_TYPES
+from edge_server.api.csv_upload import CSV_BODY, csv_import
 from edge_server.api.responses import ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.errors import AislewayError
@@ -69,36 +68,21 @@ def list_purchase_orders(
 @router.post(
     "/purchase-orders/import",
     response_model=Envelope[dict[str, Any]],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=CSV_BODY,
 )
 async def import_purchase_orders(
     request: Request, s: ServicesDep, m: Writer, dry_run: bool = False
 ) -> JSONResponse:
     """Import a PO CSV sent as the request body (`Content-Type: text/csv`). Returns the
     report; a PO with any refused row is refused whole, the others import in one transaction."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in CSV_TYPES:
-        raise AislewayError(
-            ErrorCode.IMPORT_INVALID,
-            "Send the CSV file itself as the request body, with Content-Type: text/csv.",
-            details={"content_type": content_type},
-            status=415,
-        )
-    data = await request.body()
-    parsed = await run_in_threadpool(po_import.read_pos_csv, data, source="upload")
     site = s.settings.site
-
-    def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
-        report = po_import.apply_po_import(w, parsed, site, dry_run=dry_run)
-        return 200, ok(report.model_dump(mode="json"))
-
-    payload = {"sha256": parsed.sha256, "dry_run": dry_run}
-    return reply(*await run_in_threadpool(m.run, payload, effect))
+    return await csv_import(
+        request,
+        m,
+        read=lambda data: po_import.read_pos_csv(data, source="upload"),
+        apply=lambda w, parsed: po_import.apply_po_import(w, parsed, site, dry_run=dry_run),
+        dry_run=dry_run,
+    )
 
 
 @router.get("/purchase-orders/{number}", response_model=Envelope[dict[str, Any]])
@@ -155,12 +139,7 @@ def _asn(w: purchase_orders.Source, site: str, number: str) -> dict[str, Any]:
 @router.post(
     "/asns/import",
     response_model=Envelope[dict[str, Any]],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=CSV_BODY,
 )
 async def import_asns(
     request: Request, s: ServicesDep, m: Writer, dry_run: bool = False
@@ -168,24 +147,14 @@ async def import_asns(
     """Import an ASN CSV sent as the request body (`Content-Type: text/csv`). Returns the
     report; an ASN with any refused row is refused whole, the others import in one
     transaction."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in CSV_TYPES:
-        raise AislewayError(
-            ErrorCode.IMPORT_INVALID,
-            "Send the CSV file itself as the request body, with Content-Type: text/csv.",
-            details={"content_type": content_type},
-            status=415,
-        )
-    data = await request.body()
-    parsed = await run_in_threadpool(asn_import.read_asns_csv, data, source="upload")
     site = s.settings.site
-
-    def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
-        report = asn_import.apply_asn_import(w, parsed, site, dry_run=dry_run)
-        return 200, ok(report.model_dump(mode="json"))
-
-    payload = {"sha256": parsed.sha256, "dry_run": dry_run}
-    return reply(*await run_in_threadpool(m.run, payload, effect))
+    return await csv_import(
+        request,
+        m,
+        read=lambda data: asn_import.read_asns_csv(data, source="upload"),
+        apply=lambda w, parsed: asn_import.apply_asn_import(w, parsed, site, dry_run=dry_run),
+        dry_run=dry_run,
+    )
 
 
 @router.get("/asns/by-sscc/{sscc}", response_model=Envelope[dict[str, Any]])

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
-from starlette.concurrency import run_in_threadpool
 
+from edge_server.api.csv_upload import CSV_BODY, csv_import
 from edge_server.api.responses import ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires
 from edge_server.errors import AislewayError
@@ -18,18 +18,6 @@ from protocols.envelope import Envelope
 from protocols.errors import ErrorCode
 
 router = APIRouter(prefix="/items", tags=["items"])
-
-#: Content types accepted for the CSV body of POST /items/import (browsers label .csv oddly).
-CSV_TYPES = frozenset(
-    {
-        "text/csv",
-        "text/plain",
-        "text/tab-separated-values",
-        "application/csv",
-        "application/vnd.ms-excel",
-        "application/octet-stream",
-    }
-)
 
 Reader = Annotated[Principal, Depends(Requires("items.read"))]
 
@@ -72,12 +60,7 @@ def item_by_gtin(gtin: str, db: DbDep, who: Reader) -> dict[str, Any]:
 @router.post(
     "/import",
     response_model=Envelope[dict[str, Any]],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=CSV_BODY,
 )
 async def import_items(
     request: Request,
@@ -88,24 +71,13 @@ async def import_items(
 
     Returns the validation report. Rows that are refused are listed; the others are imported
     in one transaction. The file's SHA-256 is part of the idempotent request."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in CSV_TYPES:
-        raise AislewayError(
-            ErrorCode.IMPORT_INVALID,
-            "Send the CSV file itself as the request body, with Content-Type: text/csv.",
-            details={"content_type": content_type},
-            status=415,
-        )
-    data = await request.body()
-    # Parsing and writing are CPU and disk work: keep them off the event loop.
-    parsed = await run_in_threadpool(item_import.read_items_csv, data, source="upload")
-
-    def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
-        report = item_import.apply_import(w, parsed, dry_run=dry_run)
-        return 200, ok(report.model_dump(mode="json"))
-
-    payload = {"sha256": parsed.sha256, "dry_run": dry_run}
-    return reply(*await run_in_threadpool(m.run, payload, effect))
+    return await csv_import(
+        request,
+        m,
+        read=lambda data: item_import.read_items_csv(data, source="upload"),
+        apply=lambda w, parsed: item_import.apply_import(w, parsed, dry_run=dry_run),
+        dry_run=dry_run,
+    )
 
 
 @router.get("/{sku:path}", response_model=Envelope[dict[str, Any]])

@@ -39,6 +39,7 @@ from edge_server.wms.csv_files import (
     ReportMethods,
     invalid_file,
     read_csv_table,
+    refuse_whole_documents,
 )
 from edge_server.wms.item_import import MAX_IMPORT_BYTES
 from edge_server.wms.purchase_orders import site_id
@@ -494,38 +495,20 @@ def _report(
     dry_run: bool,
 ) -> AsnImportReport:
     problems = list(parsed.file_warnings)
-    refused_asns: set[str] = set()
-    refused_rows = 0
-    own: dict[int, list[Refusal]] = {
-        r.line: [*r.refusals, *late.get(r.line, [])] for r in parsed.rows
-    }
-    bad_lines_by_asn: dict[str, list[int]] = defaultdict(list)
-    for r in parsed.rows:
-        if own[r.line]:
-            bad_lines_by_asn[r.asn_number].append(r.line)
-    for r in parsed.rows:
-        notes = own[r.line]
-        if not notes and r.asn_number in bad_lines_by_asn:
-            bad = ", ".join(str(n) for n in bad_lines_by_asn[r.asn_number])
-            reason = f"ASN {r.asn_number} was not imported: it has refused lines ({bad})."
-            notes = [("", AsnIssue.ASN_REFUSED, reason)]
-        if notes:
-            refused_rows += 1
-            if r.asn_number in parsed.notices:
-                refused_asns.add(r.asn_number)
-        for field_name, code, reason in notes:
-            problems.append(
-                AsnImportProblem(
-                    line=r.line,
-                    asn_number=r.asn_number,
-                    field=field_name,
-                    code=str(code),
-                    severity="refused",
-                    reason=reason,
-                )
-            )
-    counts.refused = len(refused_asns)
-    counts.refused_rows = refused_rows
+    refusals = refuse_whole_documents(
+        [(r.line, r.asn_number, [*r.refusals, *late.get(r.line, [])]) for r in parsed.rows],
+        parsed.notices,
+        kind="ASN",
+        refused_code=AsnIssue.ASN_REFUSED,
+    )
+    problems += [
+        AsnImportProblem(
+            line=line, asn_number=number, field=f, code=code, severity="refused", reason=reason
+        )
+        for line, number, f, code, reason in refusals.entries
+    ]
+    counts.refused = len(refusals.documents)
+    counts.refused_rows = refusals.rows
     return AsnImportReport(
         source=parsed.source,
         sha256=parsed.sha256,

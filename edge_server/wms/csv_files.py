@@ -203,3 +203,48 @@ def read_csv_table(
         columns=header[2],
         rows=rows,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRefusals:
+    """What a document import refused: one entry per refusal, the documents, the rows."""
+
+    entries: list[tuple[int, str, str, str, str]]  # (line, document, field, code, reason)
+    documents: set[str]
+    rows: int
+
+
+def refuse_whole_documents(
+    rows: Sequence[tuple[int, str, Sequence[tuple[str, str, str]]]],
+    documents: Collection[str],
+    *,
+    kind: str,
+    refused_code: str,
+) -> DocumentRefusals:
+    """A document (PO, ASN) with any refused row is refused whole: its other rows are
+    reported as `refused_code` naming the bad lines. `rows` are (line, document number,
+    the row's own refusals as (field, code, reason)); `documents` the numbers that parsed."""
+    bad_lines: dict[str, list[int]] = defaultdict(list)
+    for line, number, own in rows:
+        if own:
+            bad_lines[number].append(line)
+    entries: list[tuple[int, str, str, str, str]] = []
+    refused: set[str] = set()
+    refused_rows = 0
+    for line, number, own in rows:
+        notes = list(own)
+        if not notes and number in bad_lines:
+            bad = ", ".join(str(n) for n in bad_lines[number])
+            notes = [
+                (
+                    "",
+                    refused_code,
+                    f"{kind} {number} was not imported: it has refused lines ({bad}).",
+                )
+            ]
+        if notes:
+            refused_rows += 1
+            if number in documents:
+                refused.add(number)
+        entries.extend((line, number, f, str(code), reason) for f, code, reason in notes)
+    return DocumentRefusals(entries=entries, documents=refused, rows=refused_rows)

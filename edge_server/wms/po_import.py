@@ -34,6 +34,7 @@ from edge_server.errors import AislewayError
 from edge_server.wms.csv_files import (
     ReportMethods,
     read_csv_table,
+    refuse_whole_documents,
 )
 from edge_server.wms.item_import import MAX_IMPORT_BYTES
 from edge_server.wms.purchase_orders import (
@@ -359,38 +360,20 @@ def _report(
     dry_run: bool,
 ) -> PoImportReport:
     problems = list(parsed.file_warnings)
-    refused_pos: set[str] = set()
-    refused_rows = 0
-    own: dict[int, list[tuple[str, str, str]]] = {
-        r.line: [*r.refusals, *late.get(r.line, [])] for r in parsed.rows
-    }
-    bad_lines_by_po: dict[str, list[int]] = defaultdict(list)
-    for r in parsed.rows:
-        if own[r.line]:
-            bad_lines_by_po[r.po_number].append(r.line)
-    for r in parsed.rows:
-        notes = own[r.line]
-        if not notes and r.po_number in bad_lines_by_po:
-            bad = ", ".join(str(n) for n in bad_lines_by_po[r.po_number])
-            reason = f"PO {r.po_number} was not imported: it has refused lines ({bad})."
-            notes = [("", PO_REFUSED, reason)]
-        if notes:
-            refused_rows += 1
-            if r.po_number in parsed.orders:
-                refused_pos.add(r.po_number)
-        for field_name, code, reason in notes:
-            problems.append(
-                PoImportProblem(
-                    line=r.line,
-                    po_number=r.po_number,
-                    field=field_name,
-                    code=str(code),
-                    severity="refused",
-                    reason=reason,
-                )
-            )
-    counts.refused = len(refused_pos)
-    counts.refused_rows = refused_rows
+    refusals = refuse_whole_documents(
+        [(r.line, r.po_number, [*r.refusals, *late.get(r.line, [])]) for r in parsed.rows],
+        parsed.orders,
+        kind="PO",
+        refused_code=PO_REFUSED,
+    )
+    problems += [
+        PoImportProblem(
+            line=line, po_number=number, field=f, code=code, severity="refused", reason=reason
+        )
+        for line, number, f, code, reason in refusals.entries
+    ]
+    counts.refused = len(refusals.documents)
+    counts.refused_rows = refusals.rows
     return PoImportReport(
         source=parsed.source,
         sha256=parsed.sha256,
