@@ -339,14 +339,11 @@ def read_asns_csv(data: bytes, *, source: str = "") -> ParsedAsns:
     sha256, encoding, delimiter = table.sha256, table.encoding, table.delimiter
     file_warnings = [
         AsnImportProblem(
-            line=table.header_line,
-            asn_number="",
-            field=raw,
-            code="COLUMN_IGNORED",
-            severity="warning",
-            reason=f"column {raw!r} is not an ASN field; ignored.",
+            line=line, asn_number="", field=f, code=code, severity="warning", reason=reason
         )
-        for raw in table.unknown_columns(set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS))
+        for line, f, code, reason in table.file_warnings(
+            set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS), "an ASN"
+        )
     ]
     rows: list[_Row] = []
     for raw_row in table.rows:
@@ -361,17 +358,6 @@ def read_asns_csv(data: bytes, *, source: str = "") -> ParsedAsns:
         if _NUMBER.match(row.asn_number):
             notices[row.asn_number].append(row)
     _check_notices(notices)
-    if encoding == "cp1252":
-        file_warnings.append(
-            AsnImportProblem(
-                line=0,
-                asn_number="",
-                field="",
-                code="ENCODING_CP1252",
-                severity="warning",
-                reason="the file is not UTF-8; it was read as Windows-1252 (check accents).",
-            )
-        )
     return ParsedAsns(
         source=source,
         sha256=sha256,

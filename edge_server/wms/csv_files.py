@@ -132,6 +132,22 @@ class CsvTable:
             if name and name not in known
         ]
 
+    def file_warnings(self, known: Collection[str], what: str) -> list[tuple[int, str, str, str]]:
+        """(line, field, code, reason) for each ignored column and a Windows-1252 file."""
+        found = [
+            (
+                self.header_line,
+                raw,
+                "COLUMN_IGNORED",
+                f"column {raw!r} is not {what} field; ignored.",
+            )
+            for raw in self.unknown_columns(known)
+        ]
+        if self.encoding == "cp1252":
+            reason = "the file is not UTF-8; it was read as Windows-1252 (check accents)."
+            found.append((0, "", "ENCODING_CP1252", reason))
+        return found
+
     def misshapen(self, row: CsvRow) -> str | None:
         """Why `row` does not line up with the header, or None."""
         if row.cells == len(self.columns):

@@ -239,14 +239,11 @@ def read_pos_csv(data: bytes, *, source: str = "", progress: Progress | None = N
     sha256, encoding, delimiter = table.sha256, table.encoding, table.delimiter
     file_warnings = [
         PoImportProblem(
-            line=table.header_line,
-            po_number="",
-            field=raw,
-            code="COLUMN_IGNORED",
-            severity="warning",
-            reason=f"column {raw!r} is not a PO field; ignored.",
+            line=line, po_number="", field=f, code=code, severity="warning", reason=reason
         )
-        for raw in table.unknown_columns(set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS))
+        for line, f, code, reason in table.file_warnings(
+            set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS), "a PO"
+        )
     ]
     rows: list[_Row] = []
     for raw_row in table.rows:
@@ -261,17 +258,6 @@ def read_pos_csv(data: bytes, *, source: str = "", progress: Progress | None = N
         if _NUMBER.match(row.po_number):
             orders[row.po_number].append(row)
     _check_orders(orders)
-    if encoding == "cp1252":
-        file_warnings.append(
-            PoImportProblem(
-                line=0,
-                po_number="",
-                field="",
-                code="ENCODING_CP1252",
-                severity="warning",
-                reason="the file is not UTF-8; it was read as Windows-1252 (check accents).",
-            )
-        )
     return ParsedPos(
         source=source,
         sha256=sha256,
