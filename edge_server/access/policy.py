@@ -33,6 +33,13 @@ POLICY: dict[str, frozenset[str]] = {
     # fulfillment orders and allocation
     "orders.read": frozenset({"picker", "packer"}) | MANAGERS | {"integration"},
     "orders.write": MANAGERS | {"integration"},
+    # waves, picking, packing and shipping
+    "waves.read": frozenset({"picker", "packer"}) | MANAGERS | {"integration"},
+    "waves.manage": MANAGERS,
+    "picking.work": frozenset({"picker"}) | MANAGERS,
+    "packing.work": frozenset({"packer"}) | MANAGERS,
+    "carriers.read": FLOOR | MANAGERS | {"integration"},
+    "carriers.manage": MANAGERS,
     # directed putaway and replenishment
     "putaway.work": frozenset({"receiver"}) | MANAGERS,
     "replenishment.work": frozenset({"picker", "receiver"}) | MANAGERS,

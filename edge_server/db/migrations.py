@@ -649,3 +649,138 @@ def m050_fulfillment_orders(db: SUDatabase) -> None:
         BEGIN SELECT RAISE(ABORT, 'allocation exceeds stock on hand'); END;
         """,
     )
+
+
+@migrations()
+def m060_waves_picking(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- Carrier services the site ships with: the daily cutoff in site-local time and the
+        -- rate card (zone x weight) the carrier adapter prices and labels with.
+        CREATE TABLE carrier_services (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            code TEXT NOT NULL,  -- what fulfillment orders name in carrier_service
+            carrier TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            cutoff_local TEXT NOT NULL,  -- 'HH:MM', site-local (settings.site_timezone)
+            ship_days TEXT NOT NULL DEFAULT '12345',  -- ISO weekdays with a carrier pickup
+            rate_card_json TEXT NOT NULL DEFAULT '{}',
+            active INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL,
+            UNIQUE (site_id, code)
+        );
+        -- A wave: orders for one carrier service and cutoff, released together.
+        CREATE TABLE waves (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            number TEXT NOT NULL,
+            carrier_service TEXT NOT NULL,
+            cutoff_at TEXT NOT NULL,  -- UTC ISO
+            release_at TEXT NOT NULL,  -- UTC ISO: cutoff minus the release lead time
+            status TEXT NOT NULL DEFAULT 'planned'
+                CHECK (status IN ('planned', 'released', 'done', 'cancelled')),
+            release_mode TEXT CHECK (release_mode IS NULL OR release_mode IN
+                ('supervisor', 'auto')),
+            released_at TEXT,
+            released_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            UNIQUE (site_id, number)
+        );
+        CREATE INDEX idx_waves_status ON waves(site_id, status, release_at);
+        ALTER TABLE fulfillment_orders ADD COLUMN wave_id INTEGER REFERENCES waves(id);
+        CREATE INDEX idx_fulfillment_orders_wave ON fulfillment_orders(wave_id);
+        -- A picker's trip: one order (discrete), several orders on one cart (batch, one tote
+        -- per cart position), or one zone's share of several orders (zone).
+        CREATE TABLE pick_tasks (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            wave_id INTEGER REFERENCES waves(id),
+            strategy TEXT NOT NULL CHECK (strategy IN ('discrete', 'batch', 'zone')),
+            zone TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'in_progress', 'done', 'cancelled')),
+            state TEXT NOT NULL DEFAULT '',  -- the picking scenario's state, for resume
+            current_line_id INTEGER,
+            pending_json TEXT NOT NULL DEFAULT '{}',
+            assigned_to INTEGER REFERENCES users(id),
+            device_id INTEGER,
+            drop_location_id INTEGER REFERENCES locations(id),  -- where picked totes go
+            route_length_m REAL,
+            route_method TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT
+        );
+        CREATE INDEX idx_pick_tasks_status ON pick_tasks(site_id, status);
+        CREATE INDEX idx_pick_tasks_wave ON pick_tasks(wave_id);
+        -- The orders a task picks for, each at a cart position with the tote bound to it.
+        CREATE TABLE pick_task_orders (
+            task_id INTEGER NOT NULL REFERENCES pick_tasks(id),
+            order_id INTEGER NOT NULL REFERENCES fulfillment_orders(id),
+            position INTEGER NOT NULL CHECK (position >= 1),
+            tote TEXT,
+            PRIMARY KEY (task_id, order_id),
+            UNIQUE (task_id, position)
+        );
+        CREATE INDEX idx_pick_task_orders_order ON pick_task_orders(order_id);
+        -- One stop of a task: take qty of a stock key for an order line, in route order.
+        CREATE TABLE pick_lines (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES pick_tasks(id),
+            seq INTEGER NOT NULL,
+            order_line_id INTEGER NOT NULL REFERENCES fo_lines(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            lpn TEXT NOT NULL DEFAULT '',
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            qty_picked INTEGER NOT NULL DEFAULT 0 CHECK (qty_picked >= 0),
+            qty_short INTEGER NOT NULL DEFAULT 0 CHECK (qty_short >= 0),
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'picked', 'short', 'cancelled')),
+            tote TEXT,
+            picked_at TEXT,
+            picked_by INTEGER REFERENCES users(id),
+            CHECK (qty_picked + qty_short <= qty)
+        );
+        CREATE INDEX idx_pick_lines_task ON pick_lines(task_id, seq);
+        CREATE INDEX idx_pick_lines_order_line ON pick_lines(order_line_id);
+        -- What happened at each stop, for pick accuracy and labor: good picks, shorts and
+        -- every refused scan (recorded even though the refused command changed nothing).
+        CREATE TABLE pick_events (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            task_id INTEGER REFERENCES pick_tasks(id),
+            pick_line_id INTEGER REFERENCES pick_lines(id),
+            kind TEXT NOT NULL CHECK (kind IN ('picked', 'short', 'substitute', 'wrong_bin',
+                'wrong_item', 'wrong_lot', 'wrong_tote', 'over_pick')),
+            qty INTEGER NOT NULL DEFAULT 0,
+            detail_json TEXT NOT NULL DEFAULT '{}',
+            user_id INTEGER REFERENCES users(id),
+            device_id INTEGER,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_pick_events_kind ON pick_events(site_id, kind, created_at);
+        -- Allocated stock stays where it is: no movement may take a stock key below what
+        -- orders have reserved on it (picking releases the allocation before it moves).
+        CREATE TRIGGER stock_keeps_allocations BEFORE UPDATE OF qty ON stock
+        WHEN NEW.qty < OLD.qty AND NEW.status = 'available'
+             AND NEW.qty < (SELECT COALESCE(SUM(a.qty), 0) FROM allocations a
+                            WHERE a.location_id = NEW.location_id AND a.item_id = NEW.item_id
+                              AND a.lot = NEW.lot AND a.lpn = NEW.lpn)
+        BEGIN SELECT RAISE(ABORT, 'stock is allocated to orders'); END;
+        """,
+    )
+
+
+# == appended by parallel work: keep each range in its own section, add at its end ===========
+# -- m061..m064: waves and pick strategies ---------------------------------------------------
+# -- end m061..m064 ---------------------------------------------------------------------------
+# -- m065..m069: pick tasks and the picking scenario -----------------------------------------
+# -- end m065..m069 ---------------------------------------------------------------------------
+# -- m070..m074: carriers, rate cards, shipping labels ---------------------------------------
+# -- end m070..m074 ---------------------------------------------------------------------------
+# -- m075..m079: packing and shipping --------------------------------------------------------
+# -- end m075..m079 ---------------------------------------------------------------------------
