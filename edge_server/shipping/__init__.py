@@ -1,0 +1,1 @@
+"""Carriers, rate cards and shipping labels."""
