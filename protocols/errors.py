@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     GTIN_IN_USE = "GTIN_IN_USE"
     # ledger
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    STOCK_ALLOCATED = "STOCK_ALLOCATED"
     QUANTITY_INVALID = "QUANTITY_INVALID"
     LOT_REQUIRED = "LOT_REQUIRED"
     SAME_LOCATION = "SAME_LOCATION"
@@ -118,6 +119,10 @@ class ErrorCode(StrEnum):
     PRINT_JOB_UNKNOWN = "PRINT_JOB_UNKNOWN"
     PRINT_JOB_DONE = "PRINT_JOB_DONE"
     LABEL_DATA_INVALID = "LABEL_DATA_INVALID"
+    # waves
+    WAVE_NOT_FOUND = "WAVE_NOT_FOUND"
+    WAVE_NOT_PLANNED = "WAVE_NOT_PLANNED"
+    CARRIER_SERVICE_UNKNOWN = "CARRIER_SERVICE_UNKNOWN"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -173,6 +178,11 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ),
     ErrorCode.INSUFFICIENT_STOCK: ErrorDef(
         409, "There is not enough stock there for this. Count the bin or call a supervisor."
+    ),
+    ErrorCode.STOCK_ALLOCATED: ErrorDef(
+        409,
+        "That stock is reserved for orders being picked. Take unreserved stock, or ask a "
+        "supervisor to release the orders first.",
     ),
     ErrorCode.QUANTITY_INVALID: ErrorDef(422, "The quantity must be a whole number above zero."),
     ErrorCode.LOT_REQUIRED: ErrorDef(422, "This item is lot tracked: scan or enter the lot."),
@@ -375,6 +385,17 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
         409,
         "Picking has started on this fulfillment order, so it cannot be changed, cancelled "
         "or allocated again.",
+    ),
+    ErrorCode.WAVE_NOT_FOUND: ErrorDef(404, "That wave is not known here."),
+    ErrorCode.WAVE_NOT_PLANNED: ErrorDef(
+        409,
+        "That wave is no longer planned (already released, done or cancelled), so it cannot "
+        "be released or cancelled. Nothing was changed.",
+    ),
+    ErrorCode.CARRIER_SERVICE_UNKNOWN: ErrorDef(
+        422,
+        "The order's carrier service is not set up at this site, or is inactive, so it has no "
+        "cutoff to plan a wave for.",
     ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }

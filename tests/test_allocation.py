@@ -267,3 +267,69 @@ def test_an_integration_key_can_allocate_over_http(edge: Any, site: Services, as
     assert (line["qty_allocated"], line["qty_short"], line["status"]) == (3, 0, "allocated")
     resp = edge.get("/api/v1/inventory/availability", params={"sku": "NOPE"}, headers=oms.headers)
     assert_response(resp, 404, code="UNKNOWN_ITEM")
+
+
+# -- allocated stock stays put ------------------------------------------------------------------
+def _key(services: Services, code: str, sku: str) -> Any:
+    from edge_server.wms.ledger import StockKey
+
+    row = services.db.query_one(
+        "SELECT l.id AS loc, i.id AS item FROM locations l, items i WHERE l.code = ? AND i.sku = ?",
+        [code, sku],
+    )
+    assert row is not None
+    return StockKey(location_id=row["loc"], item_id=row["item"])
+
+
+def test_a_move_cannot_take_allocated_stock_but_may_take_the_free_rest(site: Services) -> None:
+    from edge_server.errors import AislewayError
+    from edge_server.wms import ledger
+    from protocols.errors import ErrorCode
+
+    stock(site, FACE, "MUG-01", 5)
+    put(site, "SO-1", "MUG-01", 3)
+    allocate(site, "SO-1")
+    key = _key(site, FACE, "MUG-01")
+    to = _key(site, FACE2, "MUG-01").location_id
+    with pytest.raises(AislewayError) as err, site.db.write() as w:
+        ledger.move(w, key, to, 3)
+    assert err.value.code is ErrorCode.STOCK_ALLOCATED
+    assert err.value.details == {"requested": 3, "on_hand": 5, "allocated": 3, "free": 2}
+    assert ledger.on_hand(site.db, key) == 5
+    with site.db.write() as w:  # the two free units may go
+        ledger.move(w, key, to, 2)
+    assert ledger.on_hand(site.db, key) == 3
+    assert allocations(site, "SO-1") == [(FACE, "", 3)]
+
+
+def test_the_trigger_refuses_taking_allocated_stock_behind_the_ledger(site: Services) -> None:
+    import sqlite3
+
+    stock(site, FACE, "MUG-01", 2)
+    put(site, "SO-1", "MUG-01", 2)
+    allocate(site, "SO-1")
+    with pytest.raises(sqlite3.IntegrityError, match="allocated"), site.db.write() as w:
+        w.execute("UPDATE stock SET qty = 1")
+
+
+def test_allocation_leaves_stock_an_open_replenishment_is_moving(site: Services) -> None:
+    from edge_server.wms.putaway.replenishment import set_rule
+
+    stock(site, RESERVE, "MUG-01", 10)
+    with site.db.write() as w:
+        set_rule(w, "CHI", location=FACE, sku="MUG-01", min_qty=2, max_qty=6)
+    put(site, "SO-1", "MUG-01", 10)
+    result = allocate(site, "SO-1")
+    assert result["lines"][0]["qty_allocated"] == 4  # 6 of the 10 are on their way to FACE
+
+
+def test_replenishment_does_not_take_reserve_stock_orders_hold(site: Services) -> None:
+    from edge_server.wms.putaway.replenishment import set_rule
+
+    stock(site, RESERVE, "MUG-01", 10)
+    put(site, "SO-1", "MUG-01", 7)
+    allocate(site, "SO-1")
+    with site.db.write() as w:
+        set_rule(w, "CHI", location=FACE, sku="MUG-01", min_qty=2, max_qty=6)
+    rows = site.db.query("SELECT qty FROM stock_tasks WHERE kind = 'replenish' AND status = 'open'")
+    assert [r["qty"] for r in rows] == [3]  # 10 in reserve, 7 held by SO-1

@@ -57,7 +57,44 @@ def _check_qty(qty: object) -> int:
     return qty
 
 
+def allocated_on(w: SUDatabase, key: StockKey) -> int:
+    """What fulfillment orders have reserved on a stock key (only available stock is)."""
+    if key.status != "available":
+        return 0
+    row = w.execute(
+        "SELECT COALESCE(SUM(qty), 0) FROM allocations "
+        "WHERE location_id = ? AND item_id = ? AND lot = ? AND lpn = ?",
+        [key.location_id, key.item_id, key.lot, key.lpn],
+    ).fetchone()
+    return int(row[0])
+
+
+def _check_unallocated(w: SUDatabase, key: StockKey, qty: int) -> None:
+    """Refuse taking stock that orders have reserved (picking releases its allocation first;
+    the `stock_keeps_allocations` trigger is the last line of defence)."""
+    allocated = allocated_on(w, key)
+    if not allocated:
+        return
+    row = w.execute(
+        "SELECT qty FROM stock WHERE location_id = ? AND item_id = ? AND lot = ? "
+        "AND lpn = ? AND status = ?",
+        [key.location_id, key.item_id, key.lot, key.lpn, key.status],
+    ).fetchone()
+    on_hand = int(row[0]) if row else 0
+    if qty <= on_hand and on_hand - qty < allocated:
+        raise AislewayError(
+            ErrorCode.STOCK_ALLOCATED,
+            details={
+                "requested": qty,
+                "on_hand": on_hand,
+                "allocated": allocated,
+                "free": max(on_hand - allocated, 0),
+            },
+        )
+
+
 def _take(w: SUDatabase, key: StockKey, qty: int) -> None:
+    _check_unallocated(w, key, qty)
     cur = w.execute(
         "UPDATE stock SET qty = qty - ?, updated_at = ? "
         "WHERE location_id = ? AND item_id = ? AND lot = ? AND lpn = ? AND status = ? "

@@ -65,7 +65,7 @@ class Candidate:
     expiry: str | None
     lot_age: int  # id of the lot's first receipt movement (smaller = older)
     key_age: int  # id of the first movement into this stock key
-    free: int  # on hand minus already allocated
+    free: int  # on hand minus already allocated and minus open tasks moving it away
 
 
 def _sort_key(c: Candidate, fefo: bool) -> tuple[Any, ...]:
@@ -100,7 +100,11 @@ SELECT st.location_id, l.code AS location_code, l.type AS location_type, st.lot,
        lo.expiry,
        st.qty - COALESCE((SELECT SUM(a.qty) FROM allocations a
                           WHERE a.location_id = st.location_id AND a.item_id = st.item_id
-                            AND a.lot = st.lot AND a.lpn = st.lpn), 0) AS free,
+                            AND a.lot = st.lot AND a.lpn = st.lpn), 0)
+           - COALESCE((SELECT SUM(t.qty) FROM stock_tasks t
+                       WHERE t.status = 'open' AND t.from_location_id = st.location_id
+                         AND t.item_id = st.item_id AND t.lot = st.lot AND t.lpn = st.lpn
+                         AND t.stock_status = 'available'), 0) AS free,
        COALESCE((SELECT MIN(m.id) FROM movements m
                  WHERE m.item_id = st.item_id AND m.lot = st.lot
                    AND m.type IN ('receipt', 'return')), 0) AS lot_age,
