@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["bench.ledger_bench", "bench.putaway_bench", "bench.routing_bench"]
+BENCHES = [
+    "bench.batching_bench",
+    "bench.ledger_bench",
+    "bench.putaway_bench",
+    "bench.routing_bench",
+]
 
 
 def main(argv: list[str]) -> int:

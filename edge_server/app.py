@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge_server.api import (
     admin,
     auth,
+    carriers,
     health,
     inbound,
     inventory,
@@ -22,9 +23,12 @@ from edge_server.api import (
     labels,
     layout,
     outbound,
+    packing,
+    picking,
     putaway,
     receiving,
     scans,
+    waves,
     webhooks,
 )
 from edge_server.errors import AislewayError
@@ -32,6 +36,7 @@ from edge_server.integration.webhooks import WebhookRelay
 from edge_server.labels import PrintSpooler
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
+from edge_server.wms.outbound.wave_release import WaveReleaser
 from protocols.barcodes import BarcodeError
 from protocols.envelope import error_envelope
 from protocols.errors import ErrorCode
@@ -115,9 +120,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         scans,
         inbound,
         outbound,
+        carriers,
         labels,
         putaway,
         receiving,
+        waves,
+        packing,
+        picking,
     )
     for module in routers:
         app.include_router(module.router, prefix=API_BASE_PATH)
@@ -132,4 +141,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.relay = relay
         app.state.on_start.append(relay.start)
         app.state.on_stop.append(relay.close)
+    # Waves: planned and released at their lead time before each cutoff when enabled.
+    if settings.wave_auto_release:
+        releaser = WaveReleaser(services.db, settings)
+        app.state.wave_releaser = releaser
+        app.state.on_start.append(releaser.start)
+        app.state.on_stop.append(releaser.close)
     return app

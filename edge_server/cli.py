@@ -249,6 +249,30 @@ def _import_report(args: argparse.Namespace, run: Callable[[Services], Any]) -> 
     return 0 if report.ok else 1
 
 
+def cmd_edge_load_carriers(args: argparse.Namespace) -> int:
+    from edge_server.shipping.services import load_services, read_services_file
+
+    settings = _settings(args)
+    try:
+        parsed = read_services_file(args.file)  # a bad file is refused before the database
+        if args.dry_run:
+            print(f"{args.file}: {len(parsed.services)} carrier services, all valid")
+            print("dry run: nothing was written")
+            return 0
+        services = open_services(settings)
+        try:
+            report = load_services(services.db, settings.site, parsed)
+        finally:
+            services.db.close()
+    except AislewayError as exc:
+        _print_refusal(exc)
+        return 2
+    print(f"site {settings.site}: {len(report.outcomes)} carrier services")
+    for line in report.lines():
+        print(line)
+    return 0
+
+
 def _add_db_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="site SQLite file (default: AISLEWAY_DB_PATH or var/aisleway.db)")
     p.add_argument("--site", help="site code (default: AISLEWAY_SITE or CHI)")
@@ -315,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("load-layout", cmd_edge_load_layout, "load the site's layout file (bins, zones)")
     p.add_argument("file", help="layout JSON file (docs/layout.md)")
     p.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+
+    p = add("load-carriers", cmd_edge_load_carriers, "create or update carrier services")
+    p.add_argument("file", help="carrier services JSON file (docs/shipping.md)")
+    p.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
 
     p = add("show-layout", cmd_edge_show_layout, "print the site's loaded layout")
     p.add_argument("--json", action="store_true", help="print the layout file as loaded")

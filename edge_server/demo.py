@@ -12,6 +12,7 @@ from pathlib import Path
 from edge_server.errors import AislewayError
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
+from edge_server.shipping.services import load_services, parse_services_file
 from edge_server.wms import inventory
 from edge_server.wms.item_import import ImportReport, import_items
 from edge_server.wms.layout import Layout
@@ -64,6 +65,8 @@ def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
     if db.query_one("SELECT 1 FROM users LIMIT 1"):
         return DemoInfo(created=False)
     load_layout(db, Layout.parse(_data("layout.json")), site=services.settings.site)
+    # Carrier services with rate cards (docs/shipping.md): UPS Ground, UPS Next Day Air, DHL.
+    load_services(db, services.settings.site, parse_services_file(_data("carriers.json")))
     report = import_items(db, _data("items.csv"), source="demo items.csv")
     for badge, pin, role, name in USERS:
         services.users.create(badge=badge, pin=pin, role=role, name=name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,5 +97,82 @@ class Settings(BaseSettings):
     print_spooler_enabled: bool = Field(
         default=True, description="Run the print spooler (sends and retries jobs) in the server."
     )
+    # -- waves and pick strategies (docs/waves.md) ------------------------------------------
+    site_timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the site (e.g. America/Chicago); carrier cutoffs are "
+        "site-local times in it.",
+    )
+    wave_max_orders: int = Field(default=50, ge=1, description="Most orders in one wave.")
+    wave_release_lead_minutes: int = Field(
+        default=120,
+        ge=0,
+        description="A wave is due for release this many minutes before its carrier cutoff.",
+    )
+    wave_ship_partial: bool = Field(
+        default=False,
+        description="Also wave backordered orders that hold some allocation (ship what is "
+        "there); otherwise only fully allocated orders are waved.",
+    )
+    wave_auto_release: bool = Field(
+        default=False,
+        description="Plan and release due waves automatically in the server (a background "
+        "loop); otherwise a supervisor releases them.",
+    )
+    wave_release_poll_seconds: float = Field(
+        default=60.0, gt=0, description="How often the automatic wave release looks for work."
+    )
+    wave_at_risk_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="A wave with unfinished picking this close to its cutoff is flagged at risk.",
+    )
+    pick_discrete_item_cube_cm3: float = Field(
+        default=30000.0,
+        gt=0,
+        description="An order with an item at least this big (L x W x H, cm3) is picked "
+        "discretely (one order per trip).",
+    )
+    pick_discrete_min_units: int = Field(
+        default=20, ge=1, description="An order of at least this many units is picked discretely."
+    )
+    pick_tote_volume_cm3: float = Field(
+        default=40000.0,
+        gt=0,
+        description="Usable volume of one tote; an order bigger than one tote is picked "
+        "discretely.",
+    )
+    pick_zone_min_zones: int = Field(
+        default=3, ge=2, description="Zone picking needs allocations in at least this many zones."
+    )
+    pick_zone_min_lines: int = Field(
+        default=8, ge=1, description="Zone picking needs at least this many order lines."
+    )
+    pick_fast_movers_batch: bool = Field(
+        default=True,
+        description="Orders of A-velocity items only are batched even when they would "
+        "qualify for zone picking.",
+    )
+    pick_cart_totes: int = Field(
+        default=8, ge=1, description="Totes on a picking cart: most orders in one batch."
+    )
+    # -- packing and shipping (docs/packing.md) ----------------------------------------------
+    gs1_company_prefix: str = Field(
+        default="0614141",
+        pattern=r"^[0-9]{6,12}$",
+        description="The site's GS1 company prefix (6-12 digits) for carton SSCCs; the default "
+        "is GS1's example prefix: set your own.",
+    )
     log_json: bool = Field(default=True, description="Write structured (JSON) log lines.")
     log_level: str = Field(default="INFO", description="Log level.")
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value

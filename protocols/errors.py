@@ -123,6 +123,54 @@ class ErrorCode(StrEnum):
     WAVE_NOT_FOUND = "WAVE_NOT_FOUND"
     WAVE_NOT_PLANNED = "WAVE_NOT_PLANNED"
     CARRIER_SERVICE_UNKNOWN = "CARRIER_SERVICE_UNKNOWN"
+    # picking
+    PICK_ORDER_NOT_READY = "PICK_ORDER_NOT_READY"
+    PICK_NOTHING_TO_PICK = "PICK_NOTHING_TO_PICK"
+    PICK_NO_PACKING_LOCATION = "PICK_NO_PACKING_LOCATION"
+    PICK_NO_TASK = "PICK_NO_TASK"
+    PICK_TASK_NOT_FOUND = "PICK_TASK_NOT_FOUND"
+    PICK_TASK_CLOSED = "PICK_TASK_CLOSED"
+    PICK_TASK_NOT_YOURS = "PICK_TASK_NOT_YOURS"
+    PICK_WRONG_STEP = "PICK_WRONG_STEP"
+    PICK_WRONG_BIN = "PICK_WRONG_BIN"
+    PICK_WRONG_ITEM = "PICK_WRONG_ITEM"
+    PICK_WRONG_LOT = "PICK_WRONG_LOT"
+    PICK_WRONG_TOTE = "PICK_WRONG_TOTE"
+    PICK_OVER_PICK = "PICK_OVER_PICK"
+    PICK_TOTE_IN_USE = "PICK_TOTE_IN_USE"
+    PICK_SHORT_QTY_INVALID = "PICK_SHORT_QTY_INVALID"
+    PICK_TOTE_BOUND = "PICK_TOTE_BOUND"
+    PICK_PICKED = "PICK_PICKED"
+    PICK_LOT_SUBSTITUTED = "PICK_LOT_SUBSTITUTED"
+    PICK_SHORT_RECORDED = "PICK_SHORT_RECORDED"
+    PICK_TASK_DONE = "PICK_TASK_DONE"
+    # packing and shipping
+    PACK_TOTE_UNKNOWN = "PACK_TOTE_UNKNOWN"
+    PACK_ORDER_NOT_READY = "PACK_ORDER_NOT_READY"
+    PACK_ORDER_CLOSED = "PACK_ORDER_CLOSED"
+    PACK_STATION_INVALID = "PACK_STATION_INVALID"
+    PACK_SESSION_UNKNOWN = "PACK_SESSION_UNKNOWN"
+    PACK_SESSION_CLOSED = "PACK_SESSION_CLOSED"
+    PACK_SESSION_OTHER_USER = "PACK_SESSION_OTHER_USER"
+    PACK_TOTE_OTHER_ORDER = "PACK_TOTE_OTHER_ORDER"
+    PACK_ITEM_NOT_IN_ORDER = "PACK_ITEM_NOT_IN_ORDER"
+    PACK_OVER_SCANNED = "PACK_OVER_SCANNED"
+    PACK_CARTON_EMPTY = "PACK_CARTON_EMPTY"
+    PACK_CARTON_TYPE_UNKNOWN = "PACK_CARTON_TYPE_UNKNOWN"
+    PACK_WEIGHT_OUT_OF_RANGE = "PACK_WEIGHT_OUT_OF_RANGE"
+    PACK_VERIFIED = "PACK_VERIFIED"
+    PACK_TOTE_ADDED = "PACK_TOTE_ADDED"
+    PACK_CARTON_SEALED = "PACK_CARTON_SEALED"
+    PACK_ORDER_PACKED = "PACK_ORDER_PACKED"
+    SHIP_NOT_PACKED = "SHIP_NOT_PACKED"
+    SHIP_ALREADY_SHIPPED = "SHIP_ALREADY_SHIPPED"
+    SHIP_ORDER_CANCELLED = "SHIP_ORDER_CANCELLED"
+    SHIP_NOT_SHIPPED = "SHIP_NOT_SHIPPED"
+    # carrier services and rate cards
+    CARRIER_SERVICE_NOT_FOUND = "CARRIER_SERVICE_NOT_FOUND"
+    CARRIER_SERVICES_INVALID = "CARRIER_SERVICES_INVALID"
+    RATE_NO_ZONE = "RATE_NO_ZONE"
+    RATE_WEIGHT_OUT_OF_RANGE = "RATE_WEIGHT_OUT_OF_RANGE"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -394,8 +442,153 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ),
     ErrorCode.CARRIER_SERVICE_UNKNOWN: ErrorDef(
         422,
-        "The order's carrier service is not set up at this site, or is inactive, so it has no "
-        "cutoff to plan a wave for.",
+        "That carrier service is not set up at this site, or is inactive, so orders for it "
+        "cannot be waved or shipped.",
+    ),
+    ErrorCode.PICK_ORDER_NOT_READY: ErrorDef(
+        409,
+        "That order cannot be picked now: it must be allocated (or backordered with stock "
+        "allocated). Nothing was created.",
+    ),
+    ErrorCode.PICK_NOTHING_TO_PICK: ErrorDef(
+        409,
+        "That order has nothing left to pick here: its allocated stock is already in open pick "
+        "tasks, or none is in that zone. Nothing was created.",
+    ),
+    ErrorCode.PICK_NO_PACKING_LOCATION: ErrorDef(
+        409, "The site has no active packing location to take picked totes to. Add one first."
+    ),
+    ErrorCode.PICK_NO_TASK: ErrorDef(
+        404, "There is no pick task for you right now. Try again in a moment."
+    ),
+    ErrorCode.PICK_TASK_NOT_FOUND: ErrorDef(
+        404, "That pick task does not exist. Ask for the next task."
+    ),
+    ErrorCode.PICK_TASK_CLOSED: ErrorDef(
+        409, "This pick task is already finished or cancelled. Nothing was changed."
+    ),
+    ErrorCode.PICK_TASK_NOT_YOURS: ErrorDef(
+        409, "This pick task belongs to another picker. Ask a supervisor to hand it over."
+    ),
+    ErrorCode.PICK_WRONG_STEP: ErrorDef(
+        409, "That scan is not expected at this step. Follow the instruction on the screen."
+    ),
+    ErrorCode.PICK_WRONG_BIN: ErrorDef(
+        409, "Wrong bin. Nothing was picked. Go to the bin shown on the screen and scan its label."
+    ),
+    ErrorCode.PICK_WRONG_ITEM: ErrorDef(
+        409, "Wrong product. Nothing was picked. Put it back; scan the product on the screen."
+    ),
+    ErrorCode.PICK_WRONG_LOT: ErrorDef(
+        409,
+        "Wrong lot, and it cannot replace the lot shown. Nothing was picked. Pick the lot shown "
+        "on the screen.",
+    ),
+    ErrorCode.PICK_WRONG_TOTE: ErrorDef(
+        409, "Wrong tote. Nothing was picked. Put the goods in the tote shown on the screen."
+    ),
+    ErrorCode.PICK_OVER_PICK: ErrorDef(
+        409, "That is more than this line needs. Nothing was picked. Put the extra back."
+    ),
+    ErrorCode.PICK_TOTE_IN_USE: ErrorDef(
+        409, "That tote is in use for another order or task. Take an empty tote and scan it."
+    ),
+    ErrorCode.PICK_SHORT_QTY_INVALID: ErrorDef(
+        422,
+        "A short pick reports what was found: from 0 up to one less than the quantity asked "
+        "for. Scan the tote when you found some.",
+    ),
+    ErrorCode.PICK_TOTE_BOUND: ErrorDef(200, "Tote linked to the cart position."),
+    ErrorCode.PICK_PICKED: ErrorDef(200, "Picked. Go on to the next bin."),
+    ErrorCode.PICK_LOT_SUBSTITUTED: ErrorDef(
+        200, "A different lot from the one shown was accepted as a replacement."
+    ),
+    ErrorCode.PICK_SHORT_RECORDED: ErrorDef(
+        200, "Short pick recorded. The bin will be counted. Go on to the next bin."
+    ),
+    ErrorCode.PICK_TASK_DONE: ErrorDef(
+        200, "Pick task finished. Take the totes to the packing station shown."
+    ),
+    ErrorCode.PACK_TOTE_UNKNOWN: ErrorDef(
+        404,
+        "This tote holds nothing to pack. Check the tote label, or type the order number.",
+    ),
+    ErrorCode.PACK_ORDER_NOT_READY: ErrorDef(
+        409,
+        "This order is not completely picked yet. Wait for the missing items listed, or ask "
+        "a supervisor.",
+    ),
+    ErrorCode.PACK_ORDER_CLOSED: ErrorDef(
+        409, "This order is already packed, shipped or cancelled. Do not pack it again."
+    ),
+    ErrorCode.PACK_STATION_INVALID: ErrorDef(
+        422, "That is not a packing station. Scan or choose a packing location."
+    ),
+    ErrorCode.PACK_SESSION_UNKNOWN: ErrorDef(
+        404, "This packing job was not found. Start again by scanning a tote."
+    ),
+    ErrorCode.PACK_SESSION_CLOSED: ErrorDef(
+        409, "This packing job is already finished. Start a new one for another order."
+    ),
+    ErrorCode.PACK_SESSION_OTHER_USER: ErrorDef(
+        409, "Another packer is packing this order. Ask them or a supervisor."
+    ),
+    ErrorCode.PACK_TOTE_OTHER_ORDER: ErrorDef(
+        409, "This tote belongs to another order. Put it aside and pack it separately."
+    ),
+    ErrorCode.PACK_ITEM_NOT_IN_ORDER: ErrorDef(
+        409, "This item is not in this order. Put it aside and do not pack it."
+    ),
+    ErrorCode.PACK_OVER_SCANNED: ErrorDef(
+        409,
+        "All of this item that was picked is already packed. Put the extra aside and do not "
+        "pack it.",
+    ),
+    ErrorCode.PACK_CARTON_EMPTY: ErrorDef(
+        409, "Nothing has been scanned into this carton. Scan the items before sealing it."
+    ),
+    ErrorCode.PACK_CARTON_TYPE_UNKNOWN: ErrorDef(
+        422, "That carton type is not set up here. Choose one from the list."
+    ),
+    ErrorCode.PACK_WEIGHT_OUT_OF_RANGE: ErrorDef(
+        422, "That weight is not possible for this carton. Weigh it again or choose another box."
+    ),
+    ErrorCode.PACK_VERIFIED: ErrorDef(200, "Checked. Scan the next item, or seal the carton."),
+    ErrorCode.PACK_TOTE_ADDED: ErrorDef(200, "Tote added. Scan its items."),
+    ErrorCode.PACK_CARTON_SEALED: ErrorDef(
+        200, "Carton sealed. Put the shipping label on it, then pack the rest."
+    ),
+    ErrorCode.PACK_ORDER_PACKED: ErrorDef(
+        200, "The order is packed. Label the carton and take the cartons to shipping."
+    ),
+    ErrorCode.SHIP_NOT_PACKED: ErrorDef(
+        409, "This order is not packed yet, so it cannot be shipped. Nothing was changed."
+    ),
+    ErrorCode.SHIP_ALREADY_SHIPPED: ErrorDef(
+        409, "This order has already shipped. Nothing was changed."
+    ),
+    ErrorCode.SHIP_ORDER_CANCELLED: ErrorDef(
+        409, "This order was cancelled. Do not ship it; ask a supervisor. Nothing was changed."
+    ),
+    ErrorCode.SHIP_NOT_SHIPPED: ErrorDef(
+        409, "This order has not shipped, so nothing can be reported as shipped wrongly."
+    ),
+    ErrorCode.CARRIER_SERVICE_NOT_FOUND: ErrorDef(
+        404, "That carrier service is not set up at this site."
+    ),
+    ErrorCode.CARRIER_SERVICES_INVALID: ErrorDef(
+        422, "The carrier services file is not valid. Nothing was changed."
+    ),
+    ErrorCode.RATE_NO_ZONE: ErrorDef(
+        422,
+        "This carrier service does not deliver to that address (no zone of its rate card "
+        "covers the country and postal code). Check the address or choose another service.",
+    ),
+    ErrorCode.RATE_WEIGHT_OUT_OF_RANGE: ErrorDef(
+        422,
+        "That weight cannot be shipped with this carrier service: it must be above zero and "
+        "within the rate card's heaviest weight break. Split the shipment or choose another "
+        "service.",
     ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }

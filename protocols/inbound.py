@@ -78,7 +78,7 @@ class PoLineIn(_Doc):
         for lot in lots:
             if not LOT_PATTERN.match(lot):
                 raise PydanticCustomError(
-                    "lot_invalid", "lot {lot!r} is not 1-20 printable characters.", {"lot": lot}
+                    "lot_invalid", "lot '{lot}' is not 1-20 printable characters.", {"lot": lot}
                 )
         return list(dict.fromkeys(lots))
 

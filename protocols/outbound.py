@@ -53,7 +53,7 @@ class ShipTo(_Doc):
             if not _COUNTRY.match(value):
                 raise PydanticCustomError(
                     "country_invalid",
-                    "country {country!r} is not a two-letter ISO 3166-1 code.",
+                    "country '{country}' is not a two-letter ISO 3166-1 code.",
                     {"country": value},
                 )
         return value

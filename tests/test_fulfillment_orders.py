@@ -292,3 +292,10 @@ def test_a_picker_cannot_create_orders_but_may_read(
     assert_response(edge.get(f"{FO}/SO-1", headers=picker.headers), 200)
     resp = edge.post(f"{FO}/SO-1/allocate", headers=picker.with_key())
     assert_response(resp, 403, code="FORBIDDEN_ROLE")
+
+
+def test_a_bad_country_names_what_was_sent(edge: Any, site: Services, oms: Caller) -> None:
+    body = {**order_body(), "ship_to": {**order_body()["ship_to"], "country": "GBR"}}
+    resp = edge.put(f"{FO}/SO-1", json=body, headers=oms.with_key())
+    assert_response(resp, 422, code="VALIDATION_FAILED")
+    assert "country 'GBR' is not a two-letter ISO 3166-1 code." in resp.text

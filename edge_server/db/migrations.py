@@ -777,10 +777,213 @@ def m060_waves_picking(db: SUDatabase) -> None:
 
 # == appended by parallel work: keep each range in its own section, add at its end ===========
 # -- m061..m064: waves and pick strategies ---------------------------------------------------
+@migrations()
+def m061_wave_order_decisions(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- Why each order of a released wave was picked the way it was (docs/waves.md).
+        CREATE TABLE wave_order_decisions (
+            wave_id INTEGER NOT NULL REFERENCES waves(id),
+            order_id INTEGER NOT NULL REFERENCES fulfillment_orders(id),
+            strategy TEXT NOT NULL CHECK (strategy IN ('discrete', 'batch', 'zone')),
+            rule TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (wave_id, order_id)
+        );
+        CREATE INDEX idx_wave_order_decisions_order ON wave_order_decisions(order_id);
+        """,
+    )
+
+
 # -- end m061..m064 ---------------------------------------------------------------------------
 # -- m065..m069: pick tasks and the picking scenario -----------------------------------------
+@migrations()
+def m065_picking_totes(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- Binding a tote checks it is in no other open task and holds no other order's goods.
+        CREATE INDEX idx_pick_task_orders_tote ON pick_task_orders(tote) WHERE tote IS NOT NULL;
+        CREATE INDEX idx_pick_lines_tote ON pick_lines(tote) WHERE tote IS NOT NULL;
+        """,
+    )
+
+
 # -- end m065..m069 ---------------------------------------------------------------------------
 # -- m070..m074: carriers, rate cards, shipping labels ---------------------------------------
+@migrations()
+def m070_tracking_numbers(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- One tracking-number sequence per carrier service (docs/shipping.md#tracking-numbers).
+        -- It only ever rises, so a number issued by a committed label is never issued again.
+        CREATE TABLE tracking_sequences (
+            service_id INTEGER PRIMARY KEY REFERENCES carrier_services(id),
+            last_seq INTEGER NOT NULL CHECK (last_seq >= 1)
+        );
+        CREATE TRIGGER tracking_sequences_only_rise BEFORE UPDATE OF last_seq
+        ON tracking_sequences WHEN NEW.last_seq <= OLD.last_seq
+        BEGIN SELECT RAISE(ABORT, 'tracking sequences never go back'); END;
+        CREATE TRIGGER tracking_sequences_kept BEFORE DELETE ON tracking_sequences
+        BEGIN SELECT RAISE(ABORT, 'tracking sequences are never deleted'); END;
+        -- Every tracking number issued, with the carton it labels and what it cost.
+        CREATE TABLE tracking_numbers (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            service_id INTEGER NOT NULL REFERENCES carrier_services(id),
+            seq INTEGER NOT NULL,
+            tracking TEXT NOT NULL UNIQUE,
+            order_number TEXT NOT NULL,
+            sscc TEXT NOT NULL,
+            carton_no INTEGER NOT NULL,
+            weight_kg REAL NOT NULL,
+            zone TEXT NOT NULL,
+            price TEXT NOT NULL,  -- decimal string, in `currency`
+            currency TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (service_id, seq)
+        );
+        CREATE INDEX idx_tracking_numbers_sscc ON tracking_numbers(sscc);
+        CREATE INDEX idx_tracking_numbers_order ON tracking_numbers(site_id, order_number);
+        CREATE TRIGGER tracking_numbers_kept BEFORE DELETE ON tracking_numbers
+        BEGIN SELECT RAISE(ABORT, 'issued tracking numbers are never deleted'); END;
+        """,
+    )
+
+
 # -- end m070..m074 ---------------------------------------------------------------------------
 # -- m075..m079: packing and shipping --------------------------------------------------------
+@migrations()
+def m075_packing_shipping(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- Cartons a packer may choose at a site (docs/packing.md#carton-types).
+        CREATE TABLE carton_types (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            code TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            length_cm REAL CHECK (length_cm IS NULL OR length_cm > 0),
+            width_cm REAL CHECK (width_cm IS NULL OR width_cm > 0),
+            height_cm REAL CHECK (height_cm IS NULL OR height_cm > 0),
+            tare_kg REAL NOT NULL DEFAULT 0 CHECK (tare_kg >= 0),
+            max_weight_kg REAL NOT NULL CHECK (max_weight_kg > 0),
+            active INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL,
+            UNIQUE (site_id, code)
+        );
+        -- One packer packing one order at one packing station; see docs/scenarios/packing.md.
+        CREATE TABLE pack_sessions (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            order_id INTEGER NOT NULL REFERENCES fulfillment_orders(id),
+            station_location_id INTEGER NOT NULL REFERENCES locations(id),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+            state TEXT NOT NULL DEFAULT 'scan_item',
+            totes_json TEXT NOT NULL DEFAULT '[]',  -- totes scanned at the station
+            user_id INTEGER REFERENCES users(id),
+            device_id INTEGER,
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE INDEX idx_pack_sessions_order ON pack_sessions(order_id, status);
+        -- A carton of an order: `open` while items are verified into it, `sealed` with its
+        -- SSCC (the LPN its stock lies under), label and tracking, `shipped` at ship confirm.
+        CREATE TABLE cartons (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            order_id INTEGER NOT NULL REFERENCES fulfillment_orders(id),
+            session_id INTEGER NOT NULL REFERENCES pack_sessions(id),
+            carton_no INTEGER NOT NULL CHECK (carton_no >= 1),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'sealed', 'shipped')),
+            carton_type TEXT,
+            weight_kg REAL CHECK (weight_kg IS NULL OR weight_kg > 0),
+            sscc TEXT UNIQUE,
+            location_id INTEGER REFERENCES locations(id),
+            carrier_service TEXT,
+            carrier TEXT,
+            tracking TEXT,
+            price TEXT,
+            currency TEXT,
+            label_zpl TEXT,
+            print_job_id INTEGER,
+            created_at TEXT NOT NULL,
+            sealed_at TEXT,
+            sealed_by INTEGER REFERENCES users(id),
+            shipped_at TEXT,
+            CHECK (status = 'open' OR (sscc IS NOT NULL AND tracking IS NOT NULL)),
+            UNIQUE (order_id, carton_no)
+        );
+        CREATE INDEX idx_cartons_order ON cartons(order_id, status);
+        -- What was verified into a carton: from which tote, for which order line.
+        CREATE TABLE carton_lines (
+            id INTEGER PRIMARY KEY,
+            carton_id INTEGER NOT NULL REFERENCES cartons(id),
+            order_line_id INTEGER NOT NULL REFERENCES fo_lines(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            tote TEXT NOT NULL,
+            from_location_id INTEGER NOT NULL REFERENCES locations(id),
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            UNIQUE (carton_id, order_line_id, item_id, lot, tote, from_location_id)
+        );
+        CREATE INDEX idx_carton_lines_carton ON carton_lines(carton_id);
+        -- Packing's share of pick accuracy: verified scans and every refused one (recorded
+        -- after the refused command rolled back; `idem` keeps a replayed refusal to one row).
+        CREATE TABLE pack_events (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            session_id INTEGER REFERENCES pack_sessions(id),
+            order_id INTEGER REFERENCES fulfillment_orders(id),
+            kind TEXT NOT NULL CHECK (kind IN ('verified', 'not_in_order', 'over_scanned',
+                'sealed')),
+            sku TEXT NOT NULL DEFAULT '',
+            lot TEXT NOT NULL DEFAULT '',
+            qty INTEGER NOT NULL DEFAULT 0,
+            detail_json TEXT NOT NULL DEFAULT '{}',
+            user_id INTEGER REFERENCES users(id),
+            device_id INTEGER,
+            idem TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_pack_events_kind ON pack_events(site_id, kind, created_at);
+        CREATE UNIQUE INDEX idx_pack_events_idem ON pack_events(idem) WHERE idem IS NOT NULL;
+        -- One confirmed shipment per order, with the event sent to the OMS.
+        CREATE TABLE shipments (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            order_id INTEGER NOT NULL UNIQUE REFERENCES fulfillment_orders(id),
+            carrier_service TEXT NOT NULL,
+            cartons INTEGER NOT NULL,
+            units INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            payload_json TEXT NOT NULL,
+            shipped_at TEXT NOT NULL,
+            shipped_by INTEGER REFERENCES users(id)
+        );
+        CREATE INDEX idx_shipments_day ON shipments(site_id, shipped_at);
+        -- Wrong items that left with a shipment, reported later (through returns).
+        CREATE TABLE wrong_shipments (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            shipment_id INTEGER NOT NULL REFERENCES shipments(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            note TEXT NOT NULL DEFAULT '',
+            reported_by TEXT NOT NULL DEFAULT '',  -- principal id (user:N, key:N)
+            reported_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_wrong_shipments_day ON wrong_shipments(site_id, reported_at);
+        -- Serial references of the SSCCs this site gives its cartons.
+        CREATE TABLE sscc_serials (
+            site_id INTEGER PRIMARY KEY REFERENCES sites(id),
+            last_serial INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    )
+
+
 # -- end m075..m079 ---------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 Method, by layout and size:
 - `ratliff_rosenthal`: one block and only rack bins: the exact dynamic program (optimal).
+- `aisle_sweep`: otherwise, when the layout has at most `MAX_LEVELS` cross aisles (up to three
+  stacked blocks): the same dynamic program swept over all cross aisles at once, Roodbergen &
+  de Koster's two-block method generalised (optimal; explicit bins on spurs included).
 - `held_karp`: otherwise, up to `EXACT_MAX` distinct pick points: exact TSP over shortest-path
   distances along the travel graph (optimal).
 - `local_search`: otherwise: nearest neighbour, S-shape and location-code orders improved by
@@ -14,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from edge_server.wms.layout import Layout
+from edge_server.wms.routing.multi_block import MAX_LEVELS, grid_levels, solve_grid
 from edge_server.wms.routing.network import Stops, distance_matrix, resolve_stops
 from edge_server.wms.routing.orders import code_order, s_shape_order
 from edge_server.wms.routing.single_block import is_single_block, solve_single_block
@@ -22,6 +26,7 @@ from edge_server.wms.routing.tsp import held_karp, solve_heuristic, tour_length
 __all__ = [
     "EXACT_MAX",
     "Route",
+    "exact_multi_block",
     "exact_single_block",
     "route",
     "route_length",
@@ -81,8 +86,35 @@ def exact_single_block(layout: Layout, bins: Iterable[str]) -> Route:
     return _build(stops, [index[n] for n in tour.order], tour.length, "ratliff_rosenthal", True)
 
 
-def route(layout: Layout, bins: Iterable[str], *, exact_max: int = EXACT_MAX) -> Route:
+def _sweep(stops: Stops, layout: Layout) -> Route | None:
+    tour = solve_grid(layout.graph, stops.nodes[1:])
+    if tour is None:
+        return None
+    index = {node: i for i, node in enumerate(stops.nodes)}
+    return _build(stops, [index[n] for n in tour.order], tour.length, "aisle_sweep", True)
+
+
+def exact_multi_block(layout: Layout, bins: Iterable[str]) -> Route:
+    """The optimal route by the aisle sweep, whatever the number of cross aisles (its time and
+    memory grow steeply beyond four: a reference for benchmarks and tests)."""
+    stops = resolve_stops(layout, bins)
+    if len(stops.nodes) == 1:
+        return _build(stops, [], 0.0, "trivial", True)
+    found = _sweep(stops, layout)
+    if found is None:
+        raise ValueError("a stop is neither on the aisle network nor on a spur off it")
+    return found
+
+
+def route(
+    layout: Layout,
+    bins: Iterable[str],
+    *,
+    exact_max: int = EXACT_MAX,
+    max_levels: int = MAX_LEVELS,
+) -> Route:
     """The pick tour through `bins` (duplicates collapse), starting and ending at the depot.
+    `max_levels`: use the aisle sweep for layouts with at most this many cross aisles (0: never).
 
     Raises AislewayError(UNKNOWN_LOCATION) naming the first unknown or malformed bin."""
     stops = resolve_stops(layout, bins)
@@ -95,6 +127,10 @@ def route(layout: Layout, bins: Iterable[str], *, exact_max: int = EXACT_MAX) ->
         index = {node: i for i, node in enumerate(stops.nodes)}
         order = [index[node] for node in tour.order]
         return _build(stops, order, tour.length, "ratliff_rosenthal", True)
+    if grid_levels(layout.graph) <= max_levels:
+        found = _sweep(stops, layout)
+        if found is not None:
+            return found
     d = distance_matrix(layout.graph, stops.nodes)
     if n <= exact_max:
         best, length = held_karp(d)
