@@ -1,9 +1,6 @@
 """The packing scenario over HTTP: totes in, items verified, cartons sealed with SSCC, label and
 tracking, the order packed; and every refusal changing nothing."""
 
-import re
-from pathlib import Path
-
 import pytest
 from packing_support import (
     PREFIX,
@@ -20,14 +17,11 @@ from packing_support import (
     stock_rows,
 )
 
-from edge_server.scenarios.packing import PackingScenario
 from edge_server.wms.ledger import check_ledger
 from edge_server.wms.outbound.packing import format_sscc
 from protocols.barcodes import ScanKind, parse_scan
 
 from conftest import assert_response, login_as
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "scenarios" / "packing.md"
 
 
 @pytest.fixture
@@ -356,40 +350,6 @@ def test_carton_types_are_managed_by_supervisors_and_listed_for_packers(site, ed
         422,
         code="PACK_CARTON_TYPE_UNKNOWN",
     )
-
-
-# -- the declared states and the diagram ------------------------------------------------------
-def _diagram() -> tuple[set[tuple[str, str, str]], str | None, set[str]]:
-    text = DOC.read_text()
-    block = re.search(r"```mermaid\n(.*?)```", text, re.S)
-    assert block, "docs/scenarios/packing.md has no mermaid block"
-    moves, initial, finals = set(), None, set()
-    for line in block.group(1).splitlines():
-        m = re.fullmatch(r"\s*(\S+)\s*-->\s*(\S+)\s*(?::\s*(\S+))?\s*", line)
-        if not m:
-            continue
-        a, b, label = m.groups()
-        if a == "[*]":
-            initial = b
-        elif b == "[*]":
-            finals.add(a)
-        else:
-            moves.add((a, b, label))
-    return moves, initial, finals
-
-
-def test_the_diagram_shows_exactly_the_declared_transitions():
-    moves, initial, finals = _diagram()
-    assert moves == PackingScenario.transitions()
-    assert initial == PackingScenario.initial
-    assert finals == set(PackingScenario.final)
-
-
-def test_every_state_an_endpoint_can_answer_has_a_builder():
-    for spec in PackingScenario.endpoints().values():
-        assert spec.to_states <= set(PackingScenario.states), spec
-        for state in spec.to_states - {"start"}:
-            assert hasattr(PackingScenario, f"_response_for_{state}"), state
 
 
 def test_nothing_left_in_totes_once_helpers_built_the_picked_state(site):

@@ -3,9 +3,6 @@ refusals that change nothing but are counted, lot substitutes, short picks, resu
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from fastapi.testclient import TestClient
 from picking_support import (
     Picker,
@@ -24,15 +21,12 @@ from picking_support import (
 )
 
 from edge_server.app import create_app
-from edge_server.scenarios.picking import PickingScenario
 from edge_server.services import open_services
 from edge_server.wms.ledger import check_ledger
 from edge_server.wms.routing.router import route
 from protocols.barcodes import format_lpn
 
 from conftest import assert_response, login_as
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "scenarios" / "picking.md"
 
 
 def test_discrete_happy_path(edge, services):
@@ -768,37 +762,3 @@ def test_the_pick_accuracy_kpi_counts_picks_mis_scans_and_shorts(edge, services)
     )
     resp = edge.get("/api/v1/kpi/picking", headers=picker.who.headers)
     assert resp.status_code == 403
-
-
-# -- the declared states and the diagram ------------------------------------------------------
-def _diagram() -> tuple[set[tuple[str, str, str]], str | None, set[str]]:
-    text = DOC.read_text()
-    block = re.search(r"```mermaid\n(.*?)```", text, re.S)
-    assert block, "docs/scenarios/picking.md has no mermaid block"
-    moves, initial, finals = set(), None, set()
-    for line in block.group(1).splitlines():
-        m = re.fullmatch(r"\s*(\S+)\s*-->\s*(\S+)\s*(?::\s*(\S+))?\s*", line)
-        if not m:
-            continue
-        a, b, label = m.groups()
-        if a == "[*]":
-            initial = b
-        elif b == "[*]":
-            finals.add(a)
-        else:
-            moves.add((a, b, label))
-    return moves, initial, finals
-
-
-def test_the_diagram_shows_exactly_the_declared_transitions():
-    moves, initial, finals = _diagram()
-    assert moves == PickingScenario.transitions()
-    assert initial == PickingScenario.initial
-    assert finals == set(PickingScenario.final)
-
-
-def test_every_state_an_endpoint_can_answer_has_a_builder():
-    for spec in PickingScenario.endpoints().values():
-        assert spec.to_states <= set(PickingScenario.states), spec
-        for state in spec.to_states:
-            assert hasattr(PickingScenario, f"_response_for_{state}"), state

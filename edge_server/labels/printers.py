@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlite_utils import Database as SUDatabase
 
+from edge_server.background import BackgroundLoop
 from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.integration.webhooks import backoff_delay
@@ -429,19 +430,18 @@ def send_raw(host: str, port: int, data: bytes, *, timeout: float, allow_loopbac
     raise PrinterError(last or f"{host} has no address")
 
 
-class PrintSpooler:
+class PrintSpooler(BackgroundLoop):
     """Sends queued print jobs: `dispatch()` now, for a request that waits for the outcome;
     `start()`/`close()` a background thread that retries what is due, with backoff."""
 
+    thread_name = "print-spooler"
+
     def __init__(self, db: Database, settings: Settings, *, poll_seconds: float = 30.0) -> None:
+        super().__init__(poll_seconds)
         self.db = db
         self.settings = settings
         self.site = settings.site
-        self._poll = poll_seconds
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        db.on_commit(self._wake.set)
+        db.on_commit(self.wake)
 
     # -- one job ---------------------------------------------------------------------------
     def _attempt(self, job_id: int, seen_attempts: int | None) -> dict[str, Any]:
@@ -547,31 +547,5 @@ class PrintSpooler:
         wait = (min(pending) - utcnow()).total_seconds() if pending else None
         return made, wait
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            wait: float | None = None
-            try:
-                _, wait = self.run_once()
-            except Exception:
-                log.exception("print spooler pass failed")
-            timeout = self._poll if wait is None else max(0.05, min(self._poll, wait))
-            self._wake.wait(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="print-spooler", daemon=True)
-        self._thread.start()
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def tick(self) -> float | None:
+        return self.run_once()[1]

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from edge_server.settings import Settings
+from edge_server.wms.ledger import Actor
 from protocols.envelope import Envelope, Message, MessageType
 from protocols.errors import ErrorCode, message_for
 
@@ -60,12 +62,23 @@ def endpoint(
 
 
 class ScenarioService:
-    """Base of the scenario services: the declared states and the envelope builder."""
+    """Base of the scenario services: who is working (site, user, device, role), the
+    declared states and the envelope builder."""
 
     name: ClassVar[str]
     states: ClassVar[tuple[str, ...]]
     initial: ClassVar[str]
     final: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self, settings: Settings, *, user_id: int | None, device_id: int | None, role: str
+    ) -> None:
+        self.settings = settings
+        self.site = settings.site
+        self.user_id = user_id
+        self.device_id = device_id
+        self.role = role
+        self.actor = Actor(user_id=user_id, device_id=device_id)
 
     @classmethod
     def endpoints(cls) -> dict[str, Endpoint]:

@@ -25,7 +25,6 @@ from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
 from edge_server.labels.printers import enqueue_job, printer_row
 from edge_server.scenarios.base import ScenarioService, endpoint
-from edge_server.settings import Settings
 from edge_server.shipping.carriers import LabelRequest, adapter_for
 from edge_server.timeutil import iso
 from edge_server.wms import inventory
@@ -81,15 +80,6 @@ class PackingScenario(ScenarioService):
     states = tuple(s.value for s in S)
     initial = S.START.value
     final = (S.DONE.value,)
-
-    def __init__(
-        self, settings: Settings, *, user_id: int | None, device_id: int | None, role: str
-    ) -> None:
-        self.settings = settings
-        self.site = settings.site
-        self.user_id = user_id
-        self.role = role
-        self.actor = Actor(user_id=user_id, device_id=device_id)
 
     # == endpoints ===============================================================================
     @endpoint(from_=[S.START], to=[S.SCAN_ITEM])

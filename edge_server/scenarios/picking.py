@@ -27,11 +27,10 @@ from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
 from edge_server.scenarios import picking_repo as repo
 from edge_server.scenarios.base import ScenarioService, endpoint
-from edge_server.settings import Settings
 from edge_server.timeutil import iso, utcnow
 from edge_server.wms import ledger
 from edge_server.wms.items import find_by_gtin
-from edge_server.wms.ledger import Actor, StockKey
+from edge_server.wms.ledger import StockKey
 from edge_server.wms.outbound import allocation
 from edge_server.wms.outbound.pick_tasks import resequence_open_lines
 from edge_server.wms.purchase_orders import Source, fetch_rows
@@ -110,16 +109,6 @@ class PickingScenario(ScenarioService):
     states = tuple(s.value for s in S)
     initial = S.START.value
     final = (S.DONE.value,)
-
-    def __init__(
-        self, settings: Settings, *, user_id: int | None, device_id: int | None, role: str
-    ) -> None:
-        self.settings = settings
-        self.site = settings.site
-        self.user_id = user_id
-        self.device_id = device_id
-        self.role = role
-        self.actor = Actor(user_id=user_id, device_id=device_id)
 
     # == endpoints ===============================================================================
     @endpoint(from_=[S.START], to=[S.BIND_TOTE, S.SCAN_BIN, *_AT_BIN])

@@ -27,11 +27,9 @@ from edge_server.integration.outbox import emit
 from edge_server.labels.printers import printer_row, queue_lpn_label
 from edge_server.scenarios import receiving_repo as repo
 from edge_server.scenarios.base import ScenarioService, endpoint
-from edge_server.settings import Settings
 from edge_server.timeutil import utcnow
 from edge_server.wms import inventory
 from edge_server.wms.items import find_by_gtin
-from edge_server.wms.ledger import Actor
 from edge_server.wms.putaway.tasks import create_putaway_tasks
 from protocols.barcodes import BarcodeError, Scan, ScanKind, format_lpn, parse_scan
 from protocols.envelope import MessageType
@@ -81,15 +79,6 @@ class ReceivingScenario(ScenarioService):
     states = tuple(s.value for s in S)
     initial = S.START.value
     final = (S.DONE.value,)
-
-    def __init__(
-        self, settings: Settings, *, user_id: int | None, device_id: int | None, role: str
-    ) -> None:
-        self.settings = settings
-        self.site = settings.site
-        self.user_id = user_id
-        self.role = role
-        self.actor = Actor(user_id=user_id, device_id=device_id)
 
     # == endpoints ===============================================================================
     @endpoint(from_=[S.START], to=[S.SCAN_ITEM, S.OVERRIDE])

@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from typing import Any
 
+from edge_server.background import BackgroundLoop
 from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.settings import Settings
@@ -51,16 +51,16 @@ def release_due(db: Database, site: str, config: WaveConfig, now: datetime) -> d
     return {"planned": planned, "released": released, "failed": failed}
 
 
-class WaveReleaser:
+class WaveReleaser(BackgroundLoop):
     """The background loop: `start()` / `close()` from the app lifespan."""
 
+    thread_name = "wave-release"
+
     def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(settings.wave_release_poll_seconds)
         self.db = db
         self.site = settings.site
         self.config = WaveConfig.from_settings(settings)
-        self._poll = settings.wave_release_poll_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self, now: datetime | None = None) -> dict[str, Any] | None:
         """One pass, never raising (a site without a layout yet has nothing to wave)."""
@@ -72,24 +72,6 @@ class WaveReleaser:
             log.exception("wave release pass failed")
         return None
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self.run_once()
-            self._stopping.wait(self._poll)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="wave-release", daemon=True)
-        self._thread.start()
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def tick(self) -> float | None:
+        self.run_once()
+        return None

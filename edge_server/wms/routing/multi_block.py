@@ -37,6 +37,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from edge_server.wms.routing.single_block import euler_first_visits
 from edge_server.wms.travel_graph import TravelGraph
 
 __all__ = ["MAX_LEVELS", "GridTour", "grid_levels", "solve_grid"]
@@ -418,30 +419,4 @@ def _rebuild(model: _Model, layers: list[Layer], phases: list[Phase], state: Sta
     for k, col in enumerate(model.columns):
         for level, nodes in col.required.items():
             stops_at[("V", k, level)] = nodes
-    depot_key = ("V", *model.depot)
-    adj: dict[object, list[tuple[object, int]]] = {}
-    for i, (a, b) in enumerate(edges):
-        adj.setdefault(a, []).append((b, i))
-        adj.setdefault(b, []).append((a, i))
-    used = [False] * len(edges)
-    stack: list[object] = [depot_key]
-    circuit: list[object] = []
-    while stack:
-        here = stack[-1]
-        out = adj.get(here, [])
-        while out and used[out[-1][1]]:
-            out.pop()
-        if out:
-            other, i = out.pop()
-            used[i] = True
-            stack.append(other)
-        else:
-            circuit.append(stack.pop())
-    circuit.reverse()
-    seen: dict[int, None] = {}
-    for key in circuit:
-        if isinstance(key, tuple) and key[0] == "P":
-            seen.setdefault(key[1], None)
-        for n in stops_at.get(key, ()):
-            seen.setdefault(n, None)
-    return list(seen)
+    return euler_first_visits(edges, ("V", *model.depot), stops_at)

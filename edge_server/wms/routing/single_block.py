@@ -223,12 +223,18 @@ def solve_single_block(layout: Layout, nodes: Sequence[int]) -> SingleBlockTour:
             edges.extend([(("B", k - 1), back)] * hb)
         state = prev
     depot_key = ("F", next(k for k, c in enumerate(columns) if c.depot))
-    order = _euler_first_visits(edges, depot_key)
+    order = euler_first_visits(edges, depot_key)
     return SingleBlockTour(order=order, length=best_cost)
 
 
-def _euler_first_visits(edges: list[tuple[object, object]], start: object) -> list[int]:
-    """Pick nodes in the order an Euler circuit from `start` first reaches them."""
+def euler_first_visits(
+    edges: list[tuple[object, object]],
+    start: object,
+    stops_at: dict[object, list[int]] | None = None,
+) -> list[int]:
+    """Pick nodes in the order an Euler circuit from `start` (Hierholzer) first reaches them:
+    a vertex `("P", n)` is pick node n; `stops_at` names further pick nodes a vertex stands
+    for (the multi-block sweep's aisle ends)."""
     adj: dict[object, list[tuple[object, int]]] = {}
     for i, (a, b) in enumerate(edges):
         adj.setdefault(a, []).append((b, i))
@@ -252,4 +258,6 @@ def _euler_first_visits(edges: list[tuple[object, object]], start: object) -> li
     for key in circuit:
         if isinstance(key, tuple) and key[0] == "P":
             seen.setdefault(key[1], None)
+        for n in (stops_at or {}).get(key, ()):
+            seen.setdefault(n, None)
     return list(seen)
