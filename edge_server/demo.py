@@ -9,21 +9,68 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from sqlite_utils import Database as SUDatabase
+
 from edge_server.errors import AislewayError
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
 from edge_server.shipping.services import load_services, parse_services_file
+from edge_server.timeutil import utcnow
 from edge_server.wms import inventory
 from edge_server.wms.item_import import ImportReport, import_items
 from edge_server.wms.layout import Layout
 from edge_server.wms.layout_store import load_layout
 from edge_server.wms.ledger import Actor
-from edge_server.wms.purchase_orders import PoHeader, put_po
+from edge_server.wms.outbound import orders
+from edge_server.wms.outbound.allocation import allocate_order
+from edge_server.wms.outbound.packing import put_carton_type
+from edge_server.wms.outbound.waves import WaveConfig, plan_waves
+from edge_server.wms.purchase_orders import PoHeader, put_po, site_id
 from protocols.inbound import PoLineIn
 from protocols.inventory import ReceiptIn
+from protocols.outbound import FulfillmentOrderIn
+from protocols.packing import CartonTypeIn
 
 SITE = "CHI"
 DEMO_PO = "4500100"
+DEMO_ORDERS = 12  # SO-DEMO-001..: allocated and planned into waves
+CARTON_TYPES = [  # code, description, L, W, H cm, tare kg, max kg
+    ("BOX-S", "Small box", 30, 20, 15, 0.2, 10.0),
+    ("BOX-M", "Medium box", 40, 30, 25, 0.4, 20.0),
+    ("BOX-L", "Large box", 60, 40, 40, 0.8, 30.0),
+]
+SHIP_TO = [  # (carrier service, ship-to)
+    (
+        "UPS-GROUND",
+        {
+            "name": "Grace Hopper",
+            "address_lines": ["101 Main St"],
+            "city": "Arlington",
+            "postal_code": "22201",
+            "country": "US",
+        },
+    ),
+    (
+        "UPS-NDA",
+        {
+            "name": "Ada Lovelace",
+            "address_lines": ["5 Lake Shore Dr"],
+            "city": "Chicago",
+            "postal_code": "60611",
+            "country": "US",
+        },
+    ),
+    (
+        "DHL-EXPRESS-WW",
+        {
+            "name": "Alan Turing",
+            "address_lines": ["1 Poultry"],
+            "city": "London",
+            "postal_code": "EC2R 8EJ",
+            "country": "GB",
+        },
+    ),
+]
 USERS = [  # badge, PIN, role, name
     ("ADMIN01", "1111", "admin", "Avery Admin"),
     ("SUP01", "2222", "supervisor", "Sam Supervisor"),
@@ -55,6 +102,8 @@ def demo_settings(directory: Path, port: int = 8000) -> Settings:
         port=port,
         advertise=True,
         webhook_allow_private=True,  # a local OMS or test receiver on this machine
+        site_timezone="America/Chicago",
+        wave_auto_release=True,  # demo waves release themselves before each cutoff
         log_json=False,
     )
 
@@ -95,7 +144,37 @@ def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
             for n, item in enumerate([i for i in items if not i["lot_tracked"]][:3], start=1)
         ]
         put_po(w, SITE, DEMO_PO, PoHeader(supplier="Demo Supplier Co."), demo_lines)
+        _seed_outbound(w, services.settings, rng, [i["sku"] for i in items])
     return DemoInfo(created=True, items=report, stocked_bins=len(bins), api_key=api_key)
+
+
+def _seed_outbound(w: SUDatabase, settings: Settings, rng: random.Random, skus: list[str]) -> None:
+    """Carton types, a dozen small allocated orders over the three carrier services, and the
+    waves they plan into (released by a supervisor, or automatically before each cutoff)."""
+    sid = site_id(w, SITE)
+    for code, text, length, width, height, tare, max_kg in CARTON_TYPES:
+        carton = CartonTypeIn(
+            description=text,
+            length_cm=length,
+            width_cm=width,
+            height_cm=height,
+            tare_kg=tare,
+            max_weight_kg=max_kg,
+        )
+        put_carton_type(w, sid, code, carton)
+    for n in range(1, DEMO_ORDERS + 1):
+        service, ship_to = SHIP_TO[n % len(SHIP_TO)]
+        lines = [
+            {"line_no": k, "sku": sku, "qty": rng.randint(1, 3)}
+            for k, sku in enumerate(rng.sample(skus, rng.randint(1, 3)), start=1)
+        ]
+        body = FulfillmentOrderIn.model_validate(
+            {"ship_to": ship_to, "carrier_service": service, "priority": n % 3, "lines": lines}
+        )
+        number = f"SO-DEMO-{n:03d}"
+        orders.put_order(w, SITE, number, body)
+        allocate_order(w, SITE, number)
+    plan_waves(w, SITE, utcnow(), WaveConfig.from_settings(settings))
 
 
 def run_demo(directory: Path, *, port: int = 8000, reset: bool = False) -> int:
@@ -142,6 +221,8 @@ def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> Non
     lines += [
         f"  pair       handheld pairing code {pairing_code} (POST /api/v1/devices/pair)",
         f"  receive    open purchase order PO-{DEMO_PO}: POST /api/v1/scenarios/receiving/start",
+        f"  ship       {DEMO_ORDERS} orders SO-DEMO-001.. planned into waves: GET /api/v1/waves,"
+        " POST /api/v1/waves/{number}/release, then /api/v1/picking/next",
         "  check      .venv/bin/aisleway edge check --db " + str(settings.db_path),
         "",
         "  Ctrl-C stops the server.",

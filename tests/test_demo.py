@@ -40,6 +40,13 @@ def test_seed_builds_a_consistent_site_once(tmp_path, monkeypatch):
         assert check_ledger(db).ok
         po = db.query_one("SELECT number, status FROM purchase_orders")
         assert po == {"number": "4500100", "status": "open"}
+        fos = db.query("SELECT status, wave_id FROM fulfillment_orders")
+        assert len(fos) == 12 and all(o["status"] == "allocated" for o in fos)
+        assert all(o["wave_id"] is not None for o in fos)  # planned by carrier cutoff
+        waves = db.query("SELECT carrier_service, status FROM waves ORDER BY carrier_service")
+        assert {w["carrier_service"] for w in waves} == {"DHL-EXPRESS-WW", "UPS-GROUND", "UPS-NDA"}
+        assert {w["status"] for w in waves} == {"planned"}
+        assert db.query_one("SELECT COUNT(*) AS n FROM carton_types")["n"] == 3
         again = seed_demo(services)
         assert not again.created
         assert db.query_one("SELECT COUNT(*) AS n FROM movements")["n"] == 42
