@@ -23,6 +23,7 @@ from protocols.barcodes import (
     format_asn,
     format_badge,
     format_bin,
+    format_cart_position,
     format_gs1,
     format_gs1_hri,
     format_location,
@@ -139,6 +140,7 @@ def test_formatters_build_what_parses_back() -> None:
     assert format_tote(1) == "TOTE-0001"
     assert format_tote(123456) == "TOTE-123456"
     assert format_badge("picker-1") == "BADGE-picker-1"
+    assert (format_cart_position(3), format_cart_position(99)) == ("POS-3", "POS-99")
     assert (format_rma("R1"), format_po("4500"), format_asn("A-1")) == (
         "RMA-R1",
         "PO-4500",
@@ -172,6 +174,9 @@ def test_formatters_build_what_parses_back() -> None:
         lambda: format_lpn(100_000_000),
         lambda: format_tote(0),
         lambda: format_tote(1_000_000),
+        lambda: format_cart_position(0),
+        lambda: format_cart_position(100),
+        lambda: format_location("POS", "1"),  # reserved word
         lambda: format_badge("a b"),
         lambda: format_po("lower"),
         lambda: format_rma(""),
@@ -604,3 +609,13 @@ def test_docs_cover_every_kind_code_and_named_aim() -> None:
             assert f"`{code.value}`" in text, code
     for aim in AIM_NAMES:
         assert re.search(re.escape(f"`{aim}`"), text), aim
+
+
+def test_cart_position_labels_scan_with_their_number() -> None:
+    scan = parse_scan("pos-7")
+    assert (scan.kind, scan.value, scan.number) == (ScanKind.CART_POSITION, "POS-7", 7)
+    assert parse_scan(format_cart_position(12)).number == 12
+    for bad in ["POS-0", "POS-07", "POS-100", "POS-A"]:
+        err = refused(bad)
+        assert err.code is ErrorCode.BARCODE_LABEL_INVALID
+        assert err.details["kind"] == "cart_position"

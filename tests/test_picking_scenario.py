@@ -299,6 +299,31 @@ def test_a_wrong_tote_is_refused_and_counted(edge, services):
     assert picker.step("tote", {"barcode": "TOTE-0001"})["next_state"] == "scan_item"
 
 
+def test_the_cart_slot_label_stands_for_its_tote(edge, services):
+    picking_site(services)
+    put_stock(services, "A01-02-1L", "SOAP-1", 5)
+    a = make_order(services, "SO-A", [("SOAP-1", 1)])
+    b = make_order(services, "SO-B", [("SOAP-1", 2)])
+    make_task(services, [a, b])
+    picker = Picker(edge, login_as(services, "picker"))
+    picker.claim()
+    picker.bind("TOTE-0001", "TOTE-0002")
+    picker.step("scan-bin", {"barcode": "A01-02-1L"})
+    picker.step("scan-item", {"barcode": gtin13("SOAP-1")})
+    picker.step("quantity", {"qty": 1})
+    event = refused_and_counted(
+        services, picker, "tote", {"barcode": "POS-2"}, "PICK_WRONG_TOTE", "wrong_tote"
+    )
+    detail = event["detail"]
+    assert (detail["scanned"], detail["expected"], detail["position"]) == ("POS-2", "TOTE-0001", 1)
+    picker.step("tote", {"barcode": "POS-1"})
+    assert stock_at(services, "PACK-01", "SOAP-1", lpn="TOTE-0001") == 1
+    picker.step("scan-item", {"barcode": gtin13("SOAP-1")})
+    picker.step("quantity", {"qty": 2})
+    assert picker.step("tote", {"barcode": "pos-2"})["next_state"] == "done"
+    assert stock_at(services, "PACK-01", "SOAP-1", lpn="TOTE-0002") == 2
+
+
 def test_a_retried_refusal_is_counted_once(edge, services):
     one_order_task(services)
     picker = Picker(edge, login_as(services, "picker"))

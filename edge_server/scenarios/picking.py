@@ -272,8 +272,7 @@ class PickingScenario(ScenarioService):
         drop location), then on to the next line, or the task is done."""
         t = self._load(w, body.task_id, allowed=(S.SCAN_TOTE,))
         ln = self._current(w, t)
-        tote = self._scan_tote(body)
-        self._check_line_tote(t, ln, tote)
+        tote = self._line_tote(t, ln, body)
         qty = int(repo.pending(t)["qty"])
         self._pick(w, t, ln, qty, tote)
         return self._after_line(w, t["id"], ln, message=ErrorCode.PICK_PICKED)
@@ -302,8 +301,7 @@ class PickingScenario(ScenarioService):
                     ErrorCode.PICK_SHORT_QTY_INVALID,
                     details={"qty_found": body.qty_found, "barcode": "scan the tote"},
                 )
-            tote = self._scan_tote(ScanIn(task_id=t["id"], barcode=body.barcode))
-            self._check_line_tote(t, ln, tote)
+            tote = self._line_tote(t, ln, ScanIn(task_id=t["id"], barcode=body.barcode))
             self._pick(w, t, ln, body.qty_found, tote)
         self._short(w, t, repo.line(w, ln["id"]), remaining - body.qty_found, body.qty_found)
         return self._after_line(w, t["id"], ln, message=ErrorCode.PICK_SHORT_RECORDED)
@@ -731,15 +729,32 @@ class PickingScenario(ScenarioService):
             expect={ScanKind.TOTE},
         ).value
 
-    def _check_line_tote(self, t: repo.Row, ln: repo.Row, tote: str) -> None:
-        if tote != ln["position_tote"]:
+    def _line_tote(self, t: repo.Row, ln: repo.Row, body: ScanIn) -> str:
+        """The tote the line's units go into, from a scan of that tote or of its cart slot's
+        label (`POS-n`); anything else is a wrong tote, refused and counted."""
+        scan = parse_scan(
+            body.barcode,
+            symbology=body.symbology,
+            gs_substitute=body.gs_substitute,
+            expect={ScanKind.TOTE, ScanKind.CART_POSITION},
+        )
+        if scan.kind is ScanKind.CART_POSITION:
+            right = scan.number == ln["position"]
+        else:
+            right = scan.value == ln["position_tote"]
+        if not right:
             raise self._refused(
                 t,
                 ln,
                 ErrorCode.PICK_WRONG_TOTE,
                 PickEventKind.WRONG_TOTE,
-                {"scanned": tote, "expected": ln["position_tote"], "position": ln["position"]},
+                {
+                    "scanned": scan.value,
+                    "expected": ln["position_tote"],
+                    "position": ln["position"],
+                },
             )
+        return str(ln["position_tote"])
 
     @staticmethod
     def _check_tote_free(w: SUDatabase, t: repo.Row, tote: str, order_id: int) -> None:

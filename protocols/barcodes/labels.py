@@ -22,6 +22,7 @@ __all__ = [
     "format_asn",
     "format_badge",
     "format_bin",
+    "format_cart_position",
     "format_location",
     "format_lpn",
     "format_po",
@@ -44,16 +45,18 @@ _LOCATION = re.compile(r"([A-Z]{2,8})-([A-Z0-9]{1,8})")
 _EXPLICIT = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
 _LPN = re.compile(r"LPN([0-9]{8})([0-9])")
 _TOTE = re.compile(r"TOTE-([0-9]{4}|[1-9][0-9]{4,5})")
+_CART_POSITION = re.compile(r"POS-([1-9][0-9]?)")
 # Same rule as a user's badge in the users table, case kept: the badge is the login key.
 _BADGE_ID = re.compile(r"[A-Za-z0-9_-]{3,32}")
 _DOC_REF = re.compile(r"[A-Z0-9][A-Z0-9._/-]{0,29}")
 
 _DOC_KINDS = {"RMA": ScanKind.RMA, "PO": ScanKind.PO, "ASN": ScanKind.ASN}
 #: Words that start other kinds and so can never be a location's area.
-RESERVED_WORDS = frozenset({"LPN", "TOTE", "BADGE", *_DOC_KINDS})
+RESERVED_WORDS = frozenset({"LPN", "TOTE", "POS", "BADGE", *_DOC_KINDS})
 
 LPN_MAX = 99_999_999
 TOTE_MAX = 999_999
+CART_POSITION_MAX = 99
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,11 @@ def parse_label(data: str) -> LabelMatch | None:
         if not m or int(m.group(1)) == 0:
             raise _invalid(ScanKind.TOTE, data, "TOTE- and 4 to 6 digits, from 0001")
         return LabelMatch(ScanKind.TOTE, up, number=int(m.group(1)))
+    if word == "POS":
+        m = _CART_POSITION.fullmatch(up)
+        if not m:
+            raise _invalid(ScanKind.CART_POSITION, data, "POS- and a number 1 to 99")
+        return LabelMatch(ScanKind.CART_POSITION, up, number=int(m.group(1)))
     if word == "BADGE":
         badge = data[len("BADGE-") :]
         if not _BADGE_ID.fullmatch(badge):
@@ -222,6 +230,13 @@ def format_tote(number: int) -> str:
     if not 1 <= number <= TOTE_MAX:
         raise ValueError(f"tote number must be 1..{TOTE_MAX}, got {number!r}")
     return f"TOTE-{number:04d}"
+
+
+def format_cart_position(number: int) -> str:
+    """`POS-3`: the label on a pick cart's slot (1 to 99, no leading zero)."""
+    if isinstance(number, bool) or not 1 <= number <= CART_POSITION_MAX:
+        raise ValueError(f"cart position must be 1..{CART_POSITION_MAX}, got {number!r}")
+    return f"POS-{number}"
 
 
 def format_badge(badge: str) -> str:

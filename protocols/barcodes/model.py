@@ -30,6 +30,7 @@ class ScanKind(StrEnum):
     LOCATION = "location"  # irregular area: DOCK-01, STAGE-A3
     LPN = "lpn"  # license plate: LPN000012348 or an SSCC (GS1 AI 00)
     TOTE = "tote"  # TOTE-0001
+    CART_POSITION = "cart_position"  # POS-3: a numbered slot on a pick cart (one order each)
     BADGE = "badge"  # BADGE-<user badge>
     RMA = "rma"  # RMA-<number>
     PO = "po"  # PO-<number>
