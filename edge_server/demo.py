@@ -103,7 +103,6 @@ def demo_settings(directory: Path, port: int = 8000) -> Settings:
         advertise=True,
         webhook_allow_private=True,  # a local OMS or test receiver on this machine
         site_timezone="America/Chicago",
-        wave_auto_release=True,  # demo waves release themselves before each cutoff
         log_json=False,
     )
 

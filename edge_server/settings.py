@@ -115,7 +115,7 @@ class Settings(BaseSettings):
         "there); otherwise only fully allocated orders are waved.",
     )
     wave_auto_release: bool = Field(
-        default=False,
+        default=True,
         description="Plan and release due waves automatically in the server (a background "
         "loop); otherwise a supervisor releases them.",
     )

@@ -33,6 +33,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "pin_hash_time_cost": 1,
         "pin_hash_memory_kib": 1024,
         "webhook_allow_private": True,
+        # Tests drive wave release themselves (tests/test_waves.py runs the loop on purpose).
+        "wave_auto_release": False,
     }
     values.update(overrides)
     return Settings(**values)
