@@ -40,6 +40,8 @@ POLICY: dict[str, frozenset[str]] = {
     "packing.work": frozenset({"packer"}) | MANAGERS,
     "carriers.read": FLOOR | MANAGERS | {"integration"},
     "carriers.manage": MANAGERS,
+    # handhelds report on themselves (queue health, commands refused on replay)
+    "terminal.report": FLOOR | MANAGERS,
     # directed putaway and replenishment
     "putaway.work": frozenset({"receiver"}) | MANAGERS,
     "replenishment.work": frozenset({"picker", "receiver"}) | MANAGERS,
