@@ -4,13 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-reset test lint typecheck bench docs clean venv
+.PHONY: demo demo-reset test lint typecheck bench docs clean venv terminal
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(PY) pyproject.toml
+$(STAMP): $(PY) pyproject.toml scripts/system_packages.sh
+	bash scripts/system_packages.sh
 	$(PY) -m pip install --quiet -e '.[dev,terminal]'
 	touch $(STAMP)
 
@@ -21,6 +22,15 @@ demo: $(STAMP)
 
 demo-reset: $(STAMP)
 	$(PY) -m edge_server.cli demo --reset
+
+# The handheld app against the demo (`make demo` in another shell); needs a desktop session.
+TERMINAL_SERVER ?= http://127.0.0.1:8000
+terminal: $(STAMP)
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		echo "make terminal: no display (DISPLAY/WAYLAND_DISPLAY unset); run it in a desktop session" >&2; \
+		exit 2; \
+	fi
+	$(PY) -m edge_server.cli terminal --server $(TERMINAL_SERVER)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ BENCHES = [
     "bench.ledger_bench",
     "bench.putaway_bench",
     "bench.routing_bench",
+    "bench.scan_feedback_bench",
 ]
 
 

@@ -28,6 +28,7 @@ from edge_server.api import (
     putaway,
     receiving,
     scans,
+    terminal_reports,
     waves,
     webhooks,
 )
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         waves,
         packing,
         picking,
+        terminal_reports,
     )
     for module in routers:
         app.include_router(module.router, prefix=API_BASE_PATH)

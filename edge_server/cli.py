@@ -362,7 +362,55 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--layout", required=True, metavar="FILE", help="layout JSON file")
     route.add_argument("bins", nargs="+", metavar="BIN", help="bin codes to visit")
     route.set_defaults(handler=cmd_route)
+
+    # `aisleway terminal` (no subcommand) is the handheld app's launcher; its subcommands are
+    # tools around it. The launcher sets the group's default handler.
+    terminal = top.add_parser("terminal", help="the handheld terminal and its scanner profiles")
+    _add_terminal_launcher_arguments(terminal)
+    terminal.set_defaults(handler=cmd_terminal)
+    terminal_cmds = terminal.add_subparsers(dest="command", metavar="COMMAND")
+    p = terminal_cmds.add_parser(
+        "profiles",
+        help="list and validate scanner/handheld profiles; render a DataWedge profile",
+        description="List and validate the scanner/handheld profiles in firmware_configs/ "
+        "(docs/firmware_configs.md); --datawedge renders a Zebra DataWedge profile.",
+    )
+    _add_terminal_profiles_arguments(p)
+    p.set_defaults(handler=cmd_terminal_profiles)
     return parser
+
+
+def _cmd_terminal_help(terminal: argparse.ArgumentParser) -> Handler:
+    def show(args: argparse.Namespace) -> int:
+        terminal.print_help(sys.stderr)
+        return 2
+
+    return show
+
+
+def _add_terminal_launcher_arguments(p: argparse.ArgumentParser) -> None:
+    from terminal.launcher import add_arguments
+
+    add_arguments(p)
+
+
+def cmd_terminal(args: argparse.Namespace) -> int:
+    """`aisleway terminal` with no subcommand: start the handheld app."""
+    from terminal.launcher import run
+
+    return run(args)
+
+
+def _add_terminal_profiles_arguments(p: argparse.ArgumentParser) -> None:
+    from terminal.profiles.cli import add_arguments
+
+    add_arguments(p)
+
+
+def cmd_terminal_profiles(args: argparse.Namespace) -> int:
+    from terminal.profiles.cli import run
+
+    return run(args)
 
 
 def cmd_route(args: argparse.Namespace) -> int:

@@ -171,6 +171,21 @@ class ErrorCode(StrEnum):
     CARRIER_SERVICES_INVALID = "CARRIER_SERVICES_INVALID"
     RATE_NO_ZONE = "RATE_NO_ZONE"
     RATE_WEIGHT_OUT_OF_RANGE = "RATE_WEIGHT_OUT_OF_RANGE"
+    # handheld command queue and its reports
+    QUEUE_DEPENDS_ON_REJECTED = "QUEUE_DEPENDS_ON_REJECTED"
+    QUEUE_REF_MISSING = "QUEUE_REF_MISSING"
+    TERMINAL_REJECTION_NOT_FOUND = "TERMINAL_REJECTION_NOT_FOUND"
+    # handheld workflows (terminal/workflows: decided on the handheld, never sent)
+    TERMINAL_OFFLINE = "TERMINAL_OFFLINE"
+    TERMINAL_SENDING = "TERMINAL_SENDING"
+    TERMINAL_WRONG_STEP = "TERMINAL_WRONG_STEP"
+    TERMINAL_INPUT_UNKNOWN = "TERMINAL_INPUT_UNKNOWN"
+    TERMINAL_NOT_AVAILABLE = "TERMINAL_NOT_AVAILABLE"
+    TERMINAL_REJECTED_ON_REPLAY = "TERMINAL_REJECTED_ON_REPLAY"
+    TERMINAL_RESYNCED = "TERMINAL_RESYNCED"
+    # handheld app: choosing a site (terminal/ui)
+    TERMINAL_SERVER_NOT_FOUND = "TERMINAL_SERVER_NOT_FOUND"
+    TERMINAL_SERVER_INCOMPATIBLE = "TERMINAL_SERVER_INCOMPATIBLE"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -589,6 +604,50 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
         "That weight cannot be shipped with this carrier service: it must be above zero and "
         "within the rate card's heaviest weight break. Split the shipment or choose another "
         "service.",
+    ),
+    ErrorCode.QUEUE_DEPENDS_ON_REJECTED: ErrorDef(
+        409,
+        "Not sent: an earlier scan this one depends on was refused by the server. "
+        "Show both to a supervisor.",
+    ),
+    ErrorCode.QUEUE_REF_MISSING: ErrorDef(
+        409,
+        "Not sent: the server's answer to an earlier scan did not contain what this scan "
+        "needs. Show it to a supervisor.",
+    ),
+    ErrorCode.TERMINAL_REJECTION_NOT_FOUND: ErrorDef(
+        404, "That refused handheld command was not found."
+    ),
+    ErrorCode.TERMINAL_OFFLINE: ErrorDef(
+        503,
+        "The server cannot be reached and no work is downloaded for this. Go where the Wi-Fi "
+        "reaches and try again; scans already confirmed are kept and sent later.",
+    ),
+    ErrorCode.TERMINAL_SENDING: ErrorDef(
+        409, "Earlier scans are still being sent to the server. Wait a moment and try again."
+    ),
+    ErrorCode.TERMINAL_WRONG_STEP: ErrorDef(
+        409, "That does not fit this step. Follow the prompt on the screen."
+    ),
+    ErrorCode.TERMINAL_INPUT_UNKNOWN: ErrorDef(422, "That key does nothing on this screen."),
+    ErrorCode.TERMINAL_NOT_AVAILABLE: ErrorDef(
+        501, "This server does not offer this work yet. Ask a supervisor."
+    ),
+    ErrorCode.TERMINAL_REJECTED_ON_REPLAY: ErrorDef(
+        409,
+        "The server refused a scan this handheld confirmed earlier. Read why, then acknowledge; "
+        "a supervisor has been told.",
+    ),
+    ErrorCode.TERMINAL_RESYNCED: ErrorDef(
+        200, "The server saw it differently: the screen now shows where the server is."
+    ),
+    ErrorCode.TERMINAL_SERVER_NOT_FOUND: ErrorDef(
+        503,
+        "No Aisleway server answers at that address. Check the address and that this handheld "
+        "is on the warehouse Wi-Fi.",
+    ),
+    ErrorCode.TERMINAL_SERVER_INCOMPATIBLE: ErrorDef(
+        409, "This site's server runs another version of Aisleway. Update the app on this handheld."
     ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }

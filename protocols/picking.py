@@ -6,7 +6,9 @@ The handheld and the edge server both import this; the server's rules live in
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,3 +94,15 @@ class ShortIn(TaskIn):
     qty_found: int = Field(ge=0, le=MAX_QTY)
     barcode: str | None = Field(default=None, min_length=1, max_length=3000)
     symbology: str | None = Field(default=None, max_length=3)
+
+
+class MisScanIn(TaskIn):
+    """A mis-scan the handheld caught by itself (it checks every scan against the task it
+    downloaded, so the wrong scan never reached the server): counted for pick accuracy just
+    like one the server refused."""
+
+    kind: Literal["wrong_bin", "wrong_item", "wrong_lot", "wrong_tote", "over_pick"]
+    line_id: int | None = Field(default=None, ge=1)
+    code: str = Field(default="", max_length=64, description="The ErrorCode shown to the picker.")
+    scanned: str = Field(default="", max_length=200, description="What was scanned, as text.")
+    caught_at: datetime | None = Field(default=None, description="When the handheld caught it.")

@@ -787,3 +787,34 @@ def test_the_pick_accuracy_kpi_counts_picks_mis_scans_and_shorts(edge, services)
     )
     resp = edge.get("/api/v1/kpi/picking", headers=picker.who.headers)
     assert resp.status_code == 403
+
+
+def test_mis_scans_the_handheld_caught_count_for_pick_accuracy(edge, services):
+    task_id = one_order_task(services)
+    picker = Picker(edge, login_as(services, "picker"))
+    line_id = services.db.query_one("SELECT id FROM pick_lines WHERE task_id = ?", [task_id])["id"]
+    body = {
+        "task_id": task_id,
+        "line_id": line_id,
+        "kind": "wrong_bin",
+        "code": "PICK_WRONG_BIN",
+        "scanned": "A02-02-1L",
+        "caught_at": "2026-11-27T10:00:00Z",
+    }
+    data = assert_response(picker.post("mis-scans", body), 201)
+    assert data == {"task_id": task_id, "kind": "wrong_bin", "recorded": True}
+    (event,) = pick_events(services, "wrong_bin")
+    assert event["detail"]["caught"] == "handheld" and event["detail"]["scanned"] == "A02-02-1L"
+    boss = login_as(services, "supervisor")
+    kpi = assert_response(edge.get("/api/v1/kpi/picking", headers=boss.headers), 200)
+    assert kpi["mis_scans"]["wrong_bin"] == 1
+    # bad reports are refused and change nothing
+    before = snapshot(services), len(pick_events(services))
+    for bad, status, code in [
+        ({**body, "task_id": 999}, 404, "PICK_TASK_NOT_FOUND"),
+        ({**body, "line_id": 999}, 422, "VALIDATION_FAILED"),
+        ({**body, "kind": "picked"}, 422, "VALIDATION_FAILED"),
+        ({**body, "scanned": "x" * 201}, 422, "VALIDATION_FAILED"),
+    ]:
+        assert_response(picker.post("mis-scans", bad), status, code=code)
+    assert (snapshot(services), len(pick_events(services))) == before

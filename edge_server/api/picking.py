@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import reply
+from edge_server.api.responses import ok, reply
 from edge_server.deps import Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.errors import AislewayError
 from edge_server.scenarios import picking_repo
@@ -20,7 +20,7 @@ from edge_server.services import Services
 from edge_server.wms.outbound.pick_kpi import picking_kpi
 from protocols.envelope import Envelope
 from protocols.errors import ErrorCode
-from protocols.picking import ClaimIn, QuantityIn, ScanIn, ShortIn
+from protocols.picking import ClaimIn, MisScanIn, QuantityIn, ScanIn, ShortIn
 
 router = APIRouter(tags=["picking"])
 PREFIX = "/picking"
@@ -90,6 +90,18 @@ def tote(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
 def short(body: ShortIn, s: ServicesDep, m: Step) -> JSONResponse:
     """The bin holds less than asked: what was found (and its tote)."""
     return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.short(w, body))
+
+
+@router.post(f"{PREFIX}/mis-scans", response_model=Answer)
+def mis_scan(body: MisScanIn, s: ServicesDep, m: Step) -> JSONResponse:
+    """Count a mis-scan the handheld caught against its downloaded task (pick accuracy);
+    accepted late too, when the handheld replays its offline queue."""
+    scenario = _scenario(s, m.principal)
+
+    def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
+        return 201, ok(scenario.report_misscan(w, body))
+
+    return reply(*m.run(body.model_dump(mode="json"), effect))
 
 
 @router.get(f"{PREFIX}/tasks/{{task_id}}/state", response_model=Answer)

@@ -988,4 +988,48 @@ def m075_packing_shipping(db: SUDatabase) -> None:
 
 # -- end m075..m079 ---------------------------------------------------------------------------
 # -- m080..m084: handheld reports (queue health, refused replays) -----------------------------
+@migrations()
+def m080_terminal_reports(db: SUDatabase) -> None:
+    _script(
+        db,
+        """
+        -- A command a handheld queued offline and the edge refused when it was replayed: kept
+        -- for supervisors until acknowledged. One row per device and command key.
+        CREATE TABLE terminal_rejections (
+            id INTEGER PRIMARY KEY,
+            device_id INTEGER NOT NULL REFERENCES devices(id),
+            command_key TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            workflow TEXT NOT NULL DEFAULT '',
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            body_json TEXT NOT NULL,
+            code TEXT NOT NULL,
+            text TEXT NOT NULL,
+            details_json TEXT NOT NULL DEFAULT '{}',
+            http_status INTEGER,
+            scanned_at TEXT NOT NULL,
+            scanned_by INTEGER REFERENCES users(id),
+            reported_by INTEGER REFERENCES users(id),
+            reported_at TEXT NOT NULL,
+            acknowledged_at TEXT,
+            acknowledged_by INTEGER REFERENCES users(id),
+            note TEXT NOT NULL DEFAULT '',
+            UNIQUE (device_id, command_key)
+        );
+        CREATE INDEX idx_terminal_rejections_open
+            ON terminal_rejections(acknowledged_at, reported_at);
+        -- The last heartbeat of each handheld: who, queue depth, app version.
+        CREATE TABLE terminal_heartbeats (
+            device_id INTEGER PRIMARY KEY REFERENCES devices(id),
+            user_id INTEGER REFERENCES users(id),
+            pending INTEGER NOT NULL,
+            rejected INTEGER NOT NULL,
+            app_version TEXT NOT NULL DEFAULT '',
+            seen_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 # -- end m080..m084 ---------------------------------------------------------------------------

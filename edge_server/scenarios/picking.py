@@ -38,7 +38,7 @@ from edge_server.wms.putaway.count_hook import request_count
 from protocols.barcodes import PLACE_KINDS, ScanKind, parse_scan
 from protocols.envelope import MessageType
 from protocols.errors import ErrorCode
-from protocols.picking import ClaimIn, PickEventKind, QuantityIn, ScanIn, ShortIn
+from protocols.picking import ClaimIn, MisScanIn, PickEventKind, QuantityIn, ScanIn, ShortIn
 from protocols.picking import PickingState as S
 
 __all__ = ["PICK_TASK_DONE", "PickRefused", "PickingScenario"]
@@ -357,6 +357,39 @@ class PickingScenario(ScenarioService):
                 qty=refused.qty,
                 detail=detail,
             )
+
+    def report_misscan(self, w: SUDatabase, body: MisScanIn) -> dict[str, Any]:
+        """Count a mis-scan the handheld caught locally (it may arrive late, replayed from
+        its offline queue, so the task may be closed by now). The line must be the task's."""
+        t = repo.task(w, body.task_id)
+        site = repo.one(w, "SELECT code FROM sites WHERE id = ?", [t["site_id"]])
+        if site is None or site["code"] != self.site:
+            raise AislewayError(ErrorCode.PICK_TASK_NOT_FOUND, details={"task_id": body.task_id})
+        if body.line_id is not None and not fetch_rows(
+            w,
+            "SELECT 1 FROM pick_lines WHERE id = ? AND task_id = ?",
+            [body.line_id, body.task_id],
+        ):
+            raise AislewayError(
+                ErrorCode.VALIDATION_FAILED,
+                details={"line_id": body.line_id, "reason": "not a line of this task"},
+            )
+        detail = {
+            "code": body.code,
+            "scanned": body.scanned,
+            "caught": "handheld",
+            "caught_at": body.caught_at.isoformat() if body.caught_at else None,
+        }
+        self._event(
+            w,
+            site_id=t["site_id"],
+            task_id=t["id"],
+            line_id=body.line_id,
+            kind=PickEventKind(body.kind),
+            qty=0,
+            detail=detail,
+        )
+        return {"task_id": t["id"], "kind": body.kind, "recorded": True}
 
     # == posting =================================================================================
     def _event(

@@ -1,0 +1,326 @@
+"""HTTP client for one edge server (no Kivy): pairing, badge + PIN login, reads and
+idempotent commands, with typed errors the queue and the screens can act on.
+
+Every answer from the edge is the one envelope `{next_state, data, message}`
+(`protocols/envelope.py`). `send` and `get` return that envelope as a dict on 2xx and raise:
+
+- `Offline` — no answer at all: connection refused, DNS, timeout, or the connection dropped
+  before a full reply arrived. The request may or may not have been applied on the server; the
+  caller retries with the SAME idempotency key (docs/terminal-sync.md).
+- `Refused` — a 4xx envelope: the server judged the request and said no (`code`, `text`,
+  `details`, `status`). `Refused.needs_login` tells an authentication problem (401: log in or pair
+  again, then retry) from a refusal of the command itself.
+- `ServerError` — 5xx or a reply that is not an envelope: try again later.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from protocols.errors import ErrorCode, message_for
+
+__all__ = [
+    "AUTH_CODES",
+    "DeviceCredentials",
+    "EdgeClient",
+    "EdgeError",
+    "Offline",
+    "Refused",
+    "ServerError",
+    "Session",
+]
+
+#: 401 refusals that a new login (or a new pairing) cures; the command itself was not judged.
+AUTH_CODES = frozenset(
+    {
+        ErrorCode.AUTH_REQUIRED.value,
+        ErrorCode.TOKEN_INVALID.value,
+        ErrorCode.TOKEN_EXPIRED.value,
+        ErrorCode.DEVICE_REQUIRED.value,
+        ErrorCode.DEVICE_UNKNOWN.value,
+    }
+)
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+class EdgeError(Exception):
+    """Base of every error the client raises."""
+
+
+class Offline(EdgeError):
+    """The edge server did not answer (connect error, timeout, dropped connection)."""
+
+
+class Refused(EdgeError):
+    """The edge server refused the request with a 4xx envelope."""
+
+    def __init__(
+        self,
+        code: str,
+        text: str,
+        details: dict[str, Any] | None = None,
+        status: int = 400,
+        envelope: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {text}")
+        self.code = code
+        self.text = text
+        self.details = details or {}
+        self.status = status
+        self.envelope = envelope or {}
+
+    @property
+    def needs_login(self) -> bool:
+        """True for 401s that a login or pairing cures (the command was not judged)."""
+        return self.status == 401 and self.code in AUTH_CODES
+
+
+class ServerError(EdgeError):
+    """5xx, or an answer that is not an Aisleway envelope: retry later."""
+
+    def __init__(self, status: int, code: str = ErrorCode.INTERNAL.value, text: str = "") -> None:
+        super().__init__(f"{status} {code}: {text}")
+        self.status = status
+        self.code = code
+        self.text = text or message_for(ErrorCode.INTERNAL).text
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCredentials:
+    """What pairing gives a handheld (the token is shown once: keep it, see credentials.py)."""
+
+    device_id: int
+    device_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in user on this handheld."""
+
+    user_id: int
+    badge: str
+    name: str
+    role: str
+    token: str
+    expires_at: float  # time.time() seconds
+    user: dict[str, Any] = field(default_factory=dict)
+
+
+class EdgeClient:
+    """One edge server's API (`api_url` like `http://10.0.0.5:8000/api/v1`).
+
+    Thread-safe (httpx.Client is). `transport` is injectable (httpx) for tests that need no
+    socket. Device credentials and the current session live on the client; `send` and `get`
+    take an explicit `token=` so the replayer can send a queued command as the user who scanned
+    it even after another user logged in."""
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        device: DeviceCredentials | None = None,
+        session: Session | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+        app_version: str = "",
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.device = device
+        self.session = session
+        self.app_version = app_version
+        headers = {"Accept": "application/json"}
+        if app_version:
+            headers["User-Agent"] = f"aisleway-terminal/{app_version}"
+        self._http = httpx.Client(timeout=timeout, transport=transport, headers=headers)
+
+    # -- device and user -----------------------------------------------------------------
+    def pair(self, code: str, name: str = "") -> DeviceCredentials:
+        """`POST /devices/pair`; the client keeps the credentials (save them, credentials.py).
+
+        Not idempotent by key: the one-time code is its own guard. If the answer is lost
+        (Offline), the code may be spent: ask the supervisor for a new one."""
+        data = self._data(self._request("POST", "/devices/pair", json={"code": code, "name": name}))
+        self.device = DeviceCredentials(
+            device_id=int(data["device_id"]), device_token=str(data["device_token"])
+        )
+        self.session = None
+        return self.device
+
+    def login(self, badge: str, pin: str) -> Session:
+        """`POST /auth/login` with the device header; the client keeps the session."""
+        started = time.time()
+        envelope = self._request("POST", "/auth/login", json={"badge": badge, "pin": pin})
+        data = self._data(envelope)
+        user = dict(data.get("user") or {})
+        self.session = Session(
+            user_id=int(user["id"]),
+            badge=str(user.get("badge") or badge),
+            name=str(user.get("name") or ""),
+            role=str(user.get("role") or ""),
+            token=str(data["token"]),
+            expires_at=started + float(data.get("expires_in") or 0),
+            user=user,
+        )
+        return self.session
+
+    def logout(self) -> None:
+        """Forget the current session locally (tokens are stateless on the server)."""
+        self.session = None
+
+    # -- requests ------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """`GET /health` (public, outside /api/v1): raises Offline/ServerError like the rest."""
+        base = self.api_url
+        root = base[: -len("/api/v1")] if base.endswith("/api/v1") else base
+        return self._request("GET", "/health", url=root + "/health", auth=False)
+
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """GET `path` (relative to api_url, e.g. "/inventory/stock") → envelope dict."""
+        return self._request("GET", path, params=params, token=token)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        idempotency_key: str,
+        *,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """A mutating request with `Idempotency-Key`; → envelope dict on 2xx."""
+        return self.exchange(method, path, body, idempotency_key, token=token)[1]
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        idempotency_key: str,
+        *,
+        token: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Like `send`, also returning the HTTP status (the queue stores it)."""
+        if not idempotency_key:
+            raise ValueError("an idempotency key is required")
+        return self._call(
+            method.upper(),
+            path,
+            json=body,
+            token=token,
+            extra_headers={"Idempotency-Key": idempotency_key},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- internals -----------------------------------------------------------------------
+    def _headers(self, token: str | None, auth: bool) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if not auth:
+            return headers
+        if self.device is not None:
+            headers["X-Device-Token"] = self.device.device_token
+        bearer = token if token is not None else (self.session.token if self.session else None)
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        return headers
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+        url: str | None = None,
+        auth: bool = True,
+    ) -> dict[str, Any]:
+        return self._call(
+            method,
+            path,
+            json=json,
+            params=params,
+            token=token,
+            extra_headers=extra_headers,
+            url=url,
+            auth=auth,
+        )[1]
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+        url: str | None = None,
+        auth: bool = True,
+    ) -> tuple[int, dict[str, Any]]:
+        if url is None:
+            if not path.startswith("/"):
+                raise ValueError(f"path must start with '/': {path!r}")
+            url = self.api_url + path
+        headers = self._headers(token, auth)
+        headers.update(extra_headers or {})
+        try:
+            resp = self._http.request(
+                method,
+                url,
+                json=json if method != "GET" else None,
+                params=params,
+                headers=headers,
+            )
+        except httpx.TransportError as exc:
+            # Connect errors, timeouts, a connection closed before the whole reply: the
+            # request may have been applied. The caller retries with the same key.
+            raise Offline(f"{type(exc).__name__}: {exc}") from exc
+        return resp.status_code, _envelope(resp)
+
+    @staticmethod
+    def _data(envelope: dict[str, Any]) -> dict[str, Any]:
+        data = envelope.get("data")
+        if not isinstance(data, dict):
+            raise ServerError(200, text="The server's answer had no data.")
+        return data
+
+
+def _envelope(resp: httpx.Response) -> dict[str, Any]:
+    """The response's envelope, or the typed error for a refusal / a broken answer."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        # Not our envelope (a captive portal, a proxy's error page): nobody judged the
+        # command, so it is not a refusal; retry later.
+        raise ServerError(resp.status_code, text=f"Not an Aisleway answer ({resp.status_code}).")
+    message = body.get("message") if isinstance(body.get("message"), dict) else None
+    if resp.status_code >= 500:
+        raise ServerError(
+            resp.status_code,
+            code=str((message or {}).get("code") or ErrorCode.INTERNAL.value),
+            text=str((message or {}).get("text") or ""),
+        )
+    if resp.status_code >= 400:
+        code = str((message or {}).get("code") or ErrorCode.INTERNAL.value)
+        text = str((message or {}).get("text") or "")
+        details = (message or {}).get("details")
+        raise Refused(
+            code,
+            text,
+            details if isinstance(details, dict) else None,
+            resp.status_code,
+            body,
+        )
+    return body

@@ -1,0 +1,225 @@
+"""The one screen every workflow runs in: it renders `Workflow.view()` and passes scans, the
+number pad and the buttons to the workflow, showing the `Feedback` it returns at once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+
+from terminal.scanners.base import DecodedScan
+from terminal.ui import theme
+from terminal.ui.screens.base import TerminalScreen
+from terminal.workflows.base import Feedback, Tone, View, Workflow
+
+log = logging.getLogger("aisleway.terminal.ui")
+
+MAX_QTY_DIGITS = 6
+#: Line keys that say how to draw a line rather than what to show in it.
+_LINE_FLAGS = ("done", "current", "short", "state", "text", "id", "seq")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    label: str  # the button's text
+    input: str  # the name passed to Workflow.on_input
+    with_qty: bool = False  # sends the number on the pad (SHORT: how many were found)
+
+
+#: The buttons each workflow takes besides scans and the quantity pad (OK sends "qty").
+ACTIONS: dict[str, tuple[Action, ...]] = {
+    "picking": (Action("Next task", "next"), Action("SHORT", "short", True)),
+    "putaway": (
+        Action("Next task", "next"),
+        Action("Bin full", "bin_full"),
+        Action("Cancel", "cancel"),
+    ),
+    "replenishment": (Action("Next task", "next"), Action("Cancel", "cancel")),
+    "receiving": (
+        Action("Damaged", "damaged"),
+        Action("New LPN", "new_lpn"),
+        Action("Cancel", "cancel"),
+        Action("Close PO", "close"),
+        Action("Keep open", "keep_open"),
+        Action("Confirm", "confirm"),
+    ),
+    # Closing a carton needs its type and weight: a dialog not built yet (scan items, OK qty).
+    "packing": (),
+    "counting": (),  # not offered by the edge server yet: nothing to press
+    "returns": (),
+}
+DEFAULT_ACTIONS = (Action("Confirm", "confirm"), Action("Cancel", "cancel"))
+
+
+def humanise(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def line_text(index: int, line: dict[str, Any]) -> str:
+    """One task line: its own `text` if the workflow gives one, else its values in order."""
+    text = line.get("text")
+    if not text:
+        values = [str(v) for k, v in line.items() if k not in _LINE_FLAGS and v not in (None, "")]
+        text = "  ·  ".join(values)
+    return f"{index}. {text}"
+
+
+def line_colour(line: dict[str, Any]) -> list[float]:
+    if line.get("short"):
+        return list(theme.WARNING)
+    if line.get("done"):
+        return list(theme.MUTED)
+    if line.get("current"):
+        return list(theme.rgba(Tone.INFO))
+    return list(theme.TEXT)
+
+
+class WorkScreen(TerminalScreen):
+    workflow: Workflow | None = ObjectProperty(None, allownone=True)
+    title = StringProperty("")
+    prompt = StringProperty("")
+    state = StringProperty("")
+    online = BooleanProperty(True)
+    pending = NumericProperty(0)
+    rejected = NumericProperty(0)
+    done = NumericProperty(0)
+    total = NumericProperty(0)
+    qty_text = StringProperty("")
+    pad_open = BooleanProperty(True)  # the "123" key hides the pad on a small screen
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ticker: Any = None
+        self._shown: View | None = None
+
+    def on_workflow(self, _: Any, workflow: Workflow | None) -> None:
+        self.qty_text = ""
+        self.message = ""
+        self._shown = None
+        self._render_actions(ACTIONS.get(workflow.name, DEFAULT_ACTIONS) if workflow else ())
+        self.refresh()
+
+    def on_enter(self, *_: Any) -> None:
+        # online/offline and the pending count change in the background (replay): re-read
+        self._ticker = Clock.schedule_interval(self.tick, 1.0)
+
+    def on_leave(self, *_: Any) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+    # -- rendering ---------------------------------------------------------------------------
+    def tick(self, *_: Any) -> None:
+        """Once a second: news from the replayer (a refusal, a resync), then the view."""
+        try:
+            poll = getattr(self.workflow, "poll", None)
+            news = poll() if poll is not None else None
+            if news is not None:
+                self.show(news)
+            self.refresh()
+        except Exception:  # a workflow bug must not stop the app's clock
+            log.exception("refreshing the work screen failed")
+
+    def refresh(self, *_: Any) -> None:
+        if self.workflow is None:
+            return
+        view = self.workflow.view()
+        if view == self._shown:
+            return
+        self._shown = view
+        self.title = view.title
+        self.prompt = view.prompt
+        self.state = view.state
+        self.online = view.online
+        self.pending = view.pending
+        self.rejected = view.rejected
+        self.done, self.total = view.progress
+        self._render_fields(view.fields)
+        self._render_lines(view.lines)
+
+    def _render_actions(self, actions: tuple[Action, ...]) -> None:
+        grid = self.ids.actions
+        grid.clear_widgets()
+        for action in actions:
+            button = Factory.WorkActionButton(text=action.label)
+            button.action = action
+            if action.input == "short":
+                button.background_color = list(theme.WARNING)
+            button.bind(on_release=lambda b: self.act(b.action))
+            grid.add_widget(button)
+
+    def _render_fields(self, fields: dict[str, Any]) -> None:
+        grid = self.ids.fields
+        grid.clear_widgets()
+        for key, value in fields.items():
+            if value in (None, ""):
+                continue
+            grid.add_widget(Factory.FieldName(text=humanise(key)))
+            grid.add_widget(Factory.FieldValue(text=str(value)))
+
+    def _render_lines(self, lines: list[dict[str, Any]]) -> None:
+        box = self.ids.lines
+        box.clear_widgets()
+        for index, line in enumerate(lines, start=1):
+            label = Factory.TaskLine(text=line_text(index, line))
+            label.color = line_colour(line)
+            label.bold = bool(line.get("current"))
+            box.add_widget(label)
+
+    # -- input -------------------------------------------------------------------------------
+    def handle(self, feedback: Feedback) -> None:
+        self.show(feedback)
+        self.refresh()
+
+    def on_scan(self, scan: DecodedScan) -> None:
+        if self.workflow is None:
+            super().on_scan(scan)
+            return
+        self.handle(self.workflow.on_scan(scan))
+
+    def send(self, name: str, value: Any = None) -> None:
+        if self.workflow is None:
+            return
+        self.handle(self.workflow.on_input(name, value))
+
+    def act(self, action: Action) -> None:
+        """An action button; one that takes a number sends (and clears) the pad's."""
+        if action.with_qty:
+            qty = int(self.qty_text or "0")
+            self.qty_text = ""
+            self.send(action.input, qty)
+        else:
+            self.send(action.input)
+
+    def press(self, key: str) -> None:
+        """A number pad key: a digit, "del" or "ok" (sends the quantity)."""
+        if key.isdigit():
+            if len(self.qty_text) < MAX_QTY_DIGITS:
+                self.qty_text = (self.qty_text + key).lstrip("0") or "0"
+        elif key == "del":
+            self.qty_text = self.qty_text[:-1]
+        elif key == "ok":
+            if not self.qty_text:
+                self.note("Key the quantity, then OK.")
+                return
+            qty = int(self.qty_text)
+            self.qty_text = ""
+            self.send("qty", qty)
+
+    def on_typed(self, key: str) -> bool:
+        if key.isdigit():
+            self.press(key)
+        elif key == "backspace":
+            self.press("del")
+        elif key == "enter":
+            self.press("ok")
+        else:
+            return False
+        return True
+
+    def back_to_menu(self) -> None:
+        self.app.leave_work()

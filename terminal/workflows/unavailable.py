@@ -1,0 +1,39 @@
+"""Workflows the edge server has no API for yet (no Kivy): cycle counting and returns.
+
+They open, say plainly that this server does not offer the work yet
+(`TERMINAL_NOT_AVAILABLE`), and queue nothing: a scan is never confirmed for work the server
+cannot take. When the counting and returns scenarios exist on the edge, these become real
+workflows like picking.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocols.errors import ErrorCode
+from terminal.scanners.base import DecodedScan
+from terminal.workflows.base import Feedback, View
+from terminal.workflows.session import QueuedWorkflow, bad
+
+__all__ = ["NotAvailableWorkflow"]
+
+UNAVAILABLE = "not_available"
+
+
+class NotAvailableWorkflow(QueuedWorkflow):
+    """Honest placeholder: every scan and key answers TERMINAL_NOT_AVAILABLE."""
+
+    what = ""
+
+    def view(self) -> View:
+        return self.make_view(
+            f"{self.what} is not available on this server yet. Ask a supervisor.",
+            UNAVAILABLE,
+            fields={"workflow": self.name},
+        )
+
+    def on_scan(self, scan: DecodedScan) -> Feedback:
+        return bad(ErrorCode.TERMINAL_NOT_AVAILABLE, workflow=self.name)
+
+    def on_input(self, name: str, value: Any) -> Feedback:
+        return bad(ErrorCode.TERMINAL_NOT_AVAILABLE, workflow=self.name, input=name)

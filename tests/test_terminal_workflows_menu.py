@@ -1,0 +1,62 @@
+"""Which workflows a role may open, and the honest "not on this server yet" ones."""
+
+from __future__ import annotations
+
+import pytest
+from terminal_workflow_support import Handheld, refused, scan
+
+from edge_server.access.policy import POLICY
+from terminal.workflows.menu import MENU, MenuRefused, open_workflow, workflows_for
+
+# The permission each workflow's commands need on the server (None: no API yet).
+NEEDS = {
+    "receiving": "receiving.scan",
+    "putaway": "putaway.work",
+    "picking": "picking.work",
+    "replenishment": "replenishment.work",
+    "packing": "packing.work",
+    "counting": None,
+    "returns": None,
+}
+
+
+def test_each_role_sees_what_the_server_lets_it_do():
+    assert workflows_for("picker") == ("picking", "replenishment")
+    assert workflows_for("packer") == ("packing",)
+    assert workflows_for("receiver")[:2] == ("receiving", "putaway")
+    assert set(workflows_for("supervisor")) == set(NEEDS) == set(workflows_for("admin"))
+    assert workflows_for("integration") == ()
+    for role, names in MENU.items():
+        for name in names:
+            if NEEDS[name] is not None:
+                assert role in POLICY[NEEDS[name]], (role, name)
+
+
+@pytest.mark.parametrize("name", ["counting", "returns"])
+def test_counting_and_returns_say_they_are_not_available_and_queue_nothing(
+    live_edge, tmp_path, name
+):
+    hh = Handheld.open(live_edge, tmp_path, "supervisor")
+    try:
+        wf = open_workflow(name, hh.work)
+        assert wf.view().state == "not_available"
+        assert "not available on this server" in wf.view().prompt
+        refused(wf.on_scan(scan("A01-01-1L")), "TERMINAL_NOT_AVAILABLE")
+        refused(wf.on_input("qty", 3), "TERMINAL_NOT_AVAILABLE")
+        assert hh.conn.queue.commands() == []
+    finally:
+        hh.close()
+
+
+def test_a_role_cannot_open_another_roles_workflow(live_edge, tmp_path):
+    hh = Handheld.open(live_edge, tmp_path, "picker")
+    try:
+        with pytest.raises(MenuRefused) as refused_:
+            open_workflow("receiving", hh.work)
+        assert refused_.value.code.value == "FORBIDDEN_ROLE"
+        with pytest.raises(MenuRefused) as unknown:
+            open_workflow("juggling", hh.work)
+        assert unknown.value.code.value == "NOT_FOUND"
+        assert open_workflow("picking", hh.work).name == "picking"
+    finally:
+        hh.close()
