@@ -232,28 +232,9 @@ class EdgeClient:
             headers["Authorization"] = f"Bearer {bearer}"
         return headers
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        token: str | None = None,
-        extra_headers: dict[str, str] | None = None,
-        url: str | None = None,
-        auth: bool = True,
-    ) -> dict[str, Any]:
-        return self._call(
-            method,
-            path,
-            json=json,
-            params=params,
-            token=token,
-            extra_headers=extra_headers,
-            url=url,
-            auth=auth,
-        )[1]
+    def _request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        """`_call` when only the envelope matters (same keyword options)."""
+        return self._call(method, path, **options)[1]
 
     def _call(
         self,
