@@ -11,6 +11,7 @@ BENCHES = [
     "bench.putaway_bench",
     "bench.routing_bench",
     "bench.scan_feedback_bench",
+    "bench.screen_feedback_bench",
 ]
 
 

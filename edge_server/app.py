@@ -27,6 +27,7 @@ from edge_server.api import (
     picking,
     putaway,
     receiving,
+    returns,
     scans,
     terminal_reports,
     waves,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         packing,
         picking,
         terminal_reports,
+        returns,
     )
     for module in routers:
         app.include_router(module.router, prefix=API_BASE_PATH)

@@ -166,6 +166,23 @@ class ErrorCode(StrEnum):
     SHIP_ALREADY_SHIPPED = "SHIP_ALREADY_SHIPPED"
     SHIP_ORDER_CANCELLED = "SHIP_ORDER_CANCELLED"
     SHIP_NOT_SHIPPED = "SHIP_NOT_SHIPPED"
+    # returns (RMAs) and the returns scenario
+    RETURNS_RMA_UNKNOWN = "RETURNS_RMA_UNKNOWN"
+    RETURNS_RMA_CLOSED = "RETURNS_RMA_CLOSED"
+    RETURNS_RMA_RECEIVED = "RETURNS_RMA_RECEIVED"
+    RETURNS_LINE_BELOW_RECEIVED = "RETURNS_LINE_BELOW_RECEIVED"
+    RETURNS_TRACKING_IN_USE = "RETURNS_TRACKING_IN_USE"
+    RETURNS_NO_LOCATION = "RETURNS_NO_LOCATION"
+    RETURNS_LOCATION_INVALID = "RETURNS_LOCATION_INVALID"
+    RETURNS_SESSION_UNKNOWN = "RETURNS_SESSION_UNKNOWN"
+    RETURNS_SESSION_CLOSED = "RETURNS_SESSION_CLOSED"
+    RETURNS_SESSION_OTHER_USER = "RETURNS_SESSION_OTHER_USER"
+    RETURNS_WRONG_STEP = "RETURNS_WRONG_STEP"
+    RETURNS_ITEM_NOT_ON_RMA = "RETURNS_ITEM_NOT_ON_RMA"
+    RETURNS_OVER_QTY = "RETURNS_OVER_QTY"
+    RETURNS_RECEIVED = "RETURNS_RECEIVED"
+    RETURNS_SHORT_LINES = "RETURNS_SHORT_LINES"
+    RETURNS_CLOSED = "RETURNS_CLOSED"
     # carrier services and rate cards
     CARRIER_SERVICE_NOT_FOUND = "CARRIER_SERVICE_NOT_FOUND"
     CARRIER_SERVICES_INVALID = "CARRIER_SERVICES_INVALID"
@@ -587,6 +604,67 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ),
     ErrorCode.SHIP_NOT_SHIPPED: ErrorDef(
         409, "This order has not shipped, so nothing can be reported as shipped wrongly."
+    ),
+    ErrorCode.RETURNS_RMA_UNKNOWN: ErrorDef(
+        404,
+        "This return (RMA) is not expected here. Put the parcel aside for a supervisor; "
+        "nothing was received.",
+    ),
+    ErrorCode.RETURNS_RMA_CLOSED: ErrorDef(
+        409,
+        "This return (RMA) is already closed or cancelled. Put the parcel aside for a "
+        "supervisor. Nothing was changed.",
+    ),
+    ErrorCode.RETURNS_RMA_RECEIVED: ErrorDef(
+        409, "Goods of this return have been received already, so it cannot be cancelled."
+    ),
+    ErrorCode.RETURNS_LINE_BELOW_RECEIVED: ErrorDef(
+        409,
+        "That change would expect fewer units on a return line than were already received, "
+        "or drop a line that was received. Nothing was changed.",
+    ),
+    ErrorCode.RETURNS_TRACKING_IN_USE: ErrorDef(
+        409,
+        "That return label tracking number already belongs to another open return. Nothing "
+        "was changed.",
+    ),
+    ErrorCode.RETURNS_NO_LOCATION: ErrorDef(
+        409, "This site has no returns area in its layout. A supervisor must add one."
+    ),
+    ErrorCode.RETURNS_LOCATION_INVALID: ErrorDef(
+        422, "That is not a returns area. Scan or choose the returns bench."
+    ),
+    ErrorCode.RETURNS_SESSION_UNKNOWN: ErrorDef(
+        404, "This returns job was not found. Start again by scanning the RMA label."
+    ),
+    ErrorCode.RETURNS_SESSION_CLOSED: ErrorDef(
+        409, "This returns job is already closed. Scan the RMA label to start a new one."
+    ),
+    ErrorCode.RETURNS_SESSION_OTHER_USER: ErrorDef(
+        409, "This returns job belongs to another receiver. Start your own job."
+    ),
+    ErrorCode.RETURNS_WRONG_STEP: ErrorDef(
+        409, "That does not fit this step. Follow what the screen asks for."
+    ),
+    ErrorCode.RETURNS_ITEM_NOT_ON_RMA: ErrorDef(
+        409,
+        "This item is not on the return. Put it aside for a supervisor; nothing was received.",
+    ),
+    ErrorCode.RETURNS_OVER_QTY: ErrorDef(
+        409,
+        "That is more of this item than the return allows. Count again, or put the extra "
+        "aside for a supervisor; nothing was received.",
+    ),
+    ErrorCode.RETURNS_RECEIVED: ErrorDef(
+        200, "Received. Take it where the screen says, then scan the next item or close."
+    ),
+    ErrorCode.RETURNS_SHORT_LINES: ErrorDef(
+        200,
+        "Fewer items came back than the return lists. Scan what is left, or confirm to "
+        "close the return with what arrived.",
+    ),
+    ErrorCode.RETURNS_CLOSED: ErrorDef(
+        200, "Return closed. The customer's refund follows from what was received."
     ),
     ErrorCode.CARRIER_SERVICE_NOT_FOUND: ErrorDef(
         404, "That carrier service is not set up at this site."

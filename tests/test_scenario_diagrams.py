@@ -12,9 +12,10 @@ from edge_server.scenarios.base import ScenarioService
 from edge_server.scenarios.packing import PackingScenario
 from edge_server.scenarios.picking import PickingScenario
 from edge_server.scenarios.receiving import ReceivingScenario
+from edge_server.scenarios.returns import ReturnsScenario
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "scenarios"
-SCENARIOS = [ReceivingScenario, PickingScenario, PackingScenario]
+SCENARIOS = [ReceivingScenario, PickingScenario, PackingScenario, ReturnsScenario]
 
 
 def diagram(name: str) -> tuple[set[tuple[str, str, str]], str | None, set[str]]:

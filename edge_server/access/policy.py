@@ -51,6 +51,10 @@ POLICY: dict[str, frozenset[str]] = {
     "receiving.scan": frozenset({"receiver"}) | MANAGERS,
     "receiving.override": MANAGERS,
     "receiving.kpi": MANAGERS | {"integration"},
+    # returns (RMAs): the OMS sends them and sets the rules; receivers take them in
+    "returns.read": frozenset({"receiver"}) | MANAGERS | {"integration"},
+    "returns.receive": frozenset({"receiver"}) | MANAGERS,
+    "returns.manage": MANAGERS | {"integration"},
     # access administration
     "users.read": MANAGERS,
     "users.write": frozenset({"admin"}),

@@ -1033,3 +1033,95 @@ def m080_terminal_reports(db: SUDatabase) -> None:
 
 
 # -- end m080..m084 ---------------------------------------------------------------------------
+# -- m085..m089: returns ----------------------------------------------------------------------
+@migrations()
+def m085_returns(db: SUDatabase) -> None:
+    _script(
+        db,
+        f"""
+        -- Expected returns (RMAs) the OMS sends (PUT by number); see docs/returns.md.
+        CREATE TABLE returns (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            rma TEXT NOT NULL,
+            order_id INTEGER REFERENCES fulfillment_orders(id),
+            customer TEXT NOT NULL,
+            tracking TEXT,  -- the prepaid return label's tracking number
+            carrier TEXT,
+            status TEXT NOT NULL DEFAULT 'expected'
+                CHECK (status IN ('expected', 'receiving', 'closed', 'cancelled')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by INTEGER REFERENCES users(id),
+            UNIQUE (site_id, rma)
+        );
+        CREATE INDEX idx_returns_tracking ON returns(site_id, tracking) WHERE tracking IS NOT NULL;
+        CREATE INDEX idx_returns_status ON returns(site_id, status);
+        CREATE TABLE return_lines (
+            id INTEGER PRIMARY KEY,
+            return_id INTEGER NOT NULL REFERENCES returns(id),
+            line_no INTEGER NOT NULL,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            qty_expected INTEGER NOT NULL CHECK (qty_expected > 0),
+            qty_received INTEGER NOT NULL DEFAULT 0 CHECK (qty_received >= 0),
+            reason TEXT NOT NULL
+                CHECK (reason IN ('damaged', 'wrong_item', 'not_wanted', 'defective')),
+            UNIQUE (return_id, line_no),
+            CHECK (qty_received <= qty_expected)
+        );
+        -- One receiver taking one RMA in at one returns area; docs/scenarios/returns.md.
+        CREATE TABLE return_sessions (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            return_id INTEGER NOT NULL REFERENCES returns(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            state TEXT NOT NULL DEFAULT 'scan_item',
+            pending_json TEXT,  -- what is being received right now (item, qty, lot)
+            user_id INTEGER REFERENCES users(id),
+            device_id INTEGER,
+            started_at TEXT NOT NULL,
+            closed_at TEXT
+        );
+        CREATE INDEX idx_return_sessions_return ON return_sessions(return_id, status);
+        -- Each posting: units of one item and lot, their grading and what the rules decided.
+        CREATE TABLE return_receipts (
+            id INTEGER PRIMARY KEY,
+            return_id INTEGER NOT NULL REFERENCES returns(id),
+            line_id INTEGER NOT NULL REFERENCES return_lines(id),
+            session_id INTEGER REFERENCES return_sessions(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            condition TEXT NOT NULL CHECK (condition IN ('new', 'opened', 'damaged')),
+            disposition TEXT NOT NULL
+                CHECK (disposition IN ('restock', 'refurbish', 'quarantine', 'scrap')),
+            sellable_qty INTEGER NOT NULL DEFAULT 0,
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            stock_status TEXT NOT NULL CHECK (stock_status IN {_in(STOCK_STATUSES)}),
+            movement_id INTEGER NOT NULL REFERENCES movements(id),
+            disposition_movement_id INTEGER REFERENCES movements(id),
+            putaway_task_ids TEXT NOT NULL DEFAULT '[]',
+            wrong_shipment_id INTEGER REFERENCES wrong_shipments(id),
+            user_id INTEGER,
+            device_id INTEGER,
+            received_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_return_receipts_return ON return_receipts(return_id);
+        -- A site's changes to the default disposition table (protocols/returns.py).
+        CREATE TABLE return_disposition_rules (
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            reason TEXT NOT NULL
+                CHECK (reason IN ('damaged', 'wrong_item', 'not_wanted', 'defective')),
+            condition TEXT NOT NULL CHECK (condition IN ('new', 'opened', 'damaged')),
+            disposition TEXT NOT NULL
+                CHECK (disposition IN ('restock', 'refurbish', 'quarantine', 'scrap')),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (site_id, reason, condition)
+        );
+        """,
+    )
+
+
+# -- end m085..m089 ---------------------------------------------------------------------------

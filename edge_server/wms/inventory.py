@@ -95,8 +95,9 @@ def _describe(w: SUDatabase, site: str, sku: str, mv: Movement) -> dict[str, Any
     }
 
 
-def _finish(w: SUDatabase, site: str, sku: str, mv: Movement) -> dict[str, Any]:
-    """Emit `inventory.changed` in the same transaction and return the movement's view."""
+def announce(w: SUDatabase, site: str, sku: str, mv: Movement) -> dict[str, Any]:
+    """After a ledger movement: emit `inventory.changed` in the same transaction, check the
+    pick face it left for replenishment, and return the movement's view."""
     view = _describe(w, site, sku, mv)
     view["available"] = available(w, site, mv.item_id)
     emit(w, INVENTORY_CHANGED, {"site": site, **view})
@@ -121,7 +122,7 @@ def receive(w: SUDatabase, site: str, cmd: ReceiptIn, actor: Actor) -> dict[str,
         ref=cmd.ref,
         actor=actor,
     )
-    return _finish(w, site, cmd.sku, mv)
+    return announce(w, site, cmd.sku, mv)
 
 
 def move(w: SUDatabase, site: str, cmd: MoveIn, actor: Actor, kind: str = "move") -> dict[str, Any]:
@@ -139,7 +140,7 @@ def move(w: SUDatabase, site: str, cmd: MoveIn, actor: Actor, kind: str = "move"
         ref=cmd.ref,
         actor=actor,
     )
-    return _finish(w, site, cmd.sku, mv)
+    return announce(w, site, cmd.sku, mv)
 
 
 def pick(w: SUDatabase, site: str, cmd: PickIn, actor: Actor) -> dict[str, Any]:
@@ -160,14 +161,14 @@ def ship(w: SUDatabase, site: str, cmd: ShipmentIn, actor: Actor) -> dict[str, A
     item = item_id(w, cmd.sku)
     source = StockKey(location_id(w, site, cmd.from_location), item, cmd.lot, cmd.lpn)
     mv = ledger.remove(w, source, cmd.qty, movement_type="ship", ref=cmd.ref, actor=actor)
-    return _finish(w, site, cmd.sku, mv)
+    return announce(w, site, cmd.sku, mv)
 
 
 def adjust(w: SUDatabase, site: str, cmd: AdjustmentIn, actor: Actor) -> dict[str, Any]:
     item = item_id(w, cmd.sku)
     key = StockKey(location_id(w, site, cmd.location), item, cmd.lot, cmd.lpn, cmd.status.value)
     mv = ledger.adjust(w, key, cmd.delta, reason=cmd.reason, actor=actor)
-    return _finish(w, site, cmd.sku, mv)
+    return announce(w, site, cmd.sku, mv)
 
 
 def change_status(w: SUDatabase, site: str, cmd: StatusChangeIn, actor: Actor) -> dict[str, Any]:
@@ -180,7 +181,7 @@ def change_status(w: SUDatabase, site: str, cmd: StatusChangeIn, actor: Actor) -
     mv = ledger.change_status(
         w, source, cmd.to_status.value, cmd.qty, reason=cmd.reason, actor=actor
     )
-    return _finish(w, site, cmd.sku, mv)
+    return announce(w, site, cmd.sku, mv)
 
 
 # -- reads ---------------------------------------------------------------------------------

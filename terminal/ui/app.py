@@ -42,7 +42,7 @@ __all__ = ["KV_DIR", "TerminalApp", "TerminalRoot", "load_kv"]
 log = logging.getLogger("aisleway.terminal.ui")
 
 KV_DIR = Path(__file__).parent / "kv"
-KV_FILES = ("common.kv", "site.kv", "pair.kv", "login.kv", "menu.kv", "work.kv")
+KV_FILES = ("common.kv", "site.kv", "pair.kv", "login.kv", "menu.kv", "work.kv", "carton.kv")
 T = TypeVar("T")
 
 _kv_loaded = False

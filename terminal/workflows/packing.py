@@ -72,6 +72,12 @@ class PackingWorkflow(QueuedWorkflow):
         }
         fields["totes"] = [t["tote"] for t in job.get("totes", [])]
         fields["sealed"] = self.sealed
+        # what the screen's "seal the carton" dialog offers (known once a job is started)
+        fields["carton_types"] = [
+            {k: c.get(k) for k in ("code", "description", "tare_kg", "max_weight_kg")}
+            for c in (self.carton_types or {}).values()
+            if c.get("active", True)
+        ]
         contents = job.get("contents", [])
         units = sum(c["qty_picked"] for c in contents)
         packed = sum(c["qty_packed"] for c in contents)

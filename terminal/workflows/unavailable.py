@@ -1,9 +1,9 @@
-"""Workflows the edge server has no API for yet (no Kivy): cycle counting and returns.
+"""Workflows the edge server has no API for yet (no Kivy): cycle counting.
 
-They open, say plainly that this server does not offer the work yet
-(`TERMINAL_NOT_AVAILABLE`), and queue nothing: a scan is never confirmed for work the server
-cannot take. When the counting and returns scenarios exist on the edge, these become real
-workflows like picking.py.
+It opens, says plainly that this server does not offer the work yet
+(`TERMINAL_NOT_AVAILABLE`), and queues nothing: a scan is never confirmed for work the server
+cannot take. When the counting scenario exists on the edge, it becomes a real workflow like
+picking.py (as returns did: returns.py).
 """
 
 from __future__ import annotations

@@ -11,9 +11,11 @@ from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
+from protocols.errors import ErrorCode, message_for
 from terminal.scanners.base import DecodedScan
 from terminal.ui import theme
 from terminal.ui.screens.base import TerminalScreen
+from terminal.ui.screens.carton import CLOSE_CARTON, CartonPanel
 from terminal.workflows.base import Feedback, Tone, View, Workflow
 
 log = logging.getLogger("aisleway.terminal.ui")
@@ -47,12 +49,38 @@ ACTIONS: dict[str, tuple[Action, ...]] = {
         Action("Keep open", "keep_open"),
         Action("Confirm", "confirm"),
     ),
-    # Closing a carton needs its type and weight: a dialog not built yet (scan items, OK qty).
-    "packing": (),
+    # Close carton opens the carton panel (type, weight, printer): screens/carton.py
+    "packing": (Action("Close carton", CLOSE_CARTON),),
     "counting": (),  # not offered by the edge server yet: nothing to press
-    "returns": (),
+    # Quantity on the pad (OK), then the condition; the disposition is shown after the press.
+    "returns": (
+        Action("New", "new"),
+        Action("Opened", "opened"),
+        Action("Damaged", "damaged"),
+        Action("Cancel", "cancel"),
+        Action("Close RMA", "close"),
+        Action("Confirm", "confirm"),
+    ),
 }
 DEFAULT_ACTIONS = (Action("Confirm", "confirm"), Action("Cancel", "cancel"))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInput:
+    input: str  # the name passed to Workflow.on_input with the typed number
+    hint: str  # the text field's hint
+    states: tuple[str, ...] = ("start", "done")  # when the field is shown
+
+
+#: Workflows that open a document by its number when its label is missing or unreadable.
+DOCUMENT_INPUTS: dict[str, DocumentInput] = {
+    "receiving": DocumentInput("po", "PO number"),
+    "packing": DocumentInput("order", "Order number"),
+}
+#: View fields a dialog uses rather than the screen lists.
+_DIALOG_FIELDS = ("carton_types",)
+#: The packing state in which a carton can be sealed.
+_SEALING_STATE = "scan_item"
 
 
 def humanise(key: str) -> str:
@@ -90,13 +118,17 @@ class WorkScreen(TerminalScreen):
     total = NumericProperty(0)
     qty_text = StringProperty("")
     pad_open = BooleanProperty(True)  # the "123" key hides the pad on a small screen
+    doc_hint = StringProperty("")  # "PO number": the typed document field is shown
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._ticker: Any = None
         self._shown: View | None = None
+        self.carton: CartonPanel | None = None
 
     def on_workflow(self, _: Any, workflow: Workflow | None) -> None:
+        self.close_carton_panel()
+        self.ids.doc_number.text = ""
         self.qty_text = ""
         self.message = ""
         self._shown = None
@@ -108,6 +140,7 @@ class WorkScreen(TerminalScreen):
         self._ticker = Clock.schedule_interval(self.tick, 1.0)
 
     def on_leave(self, *_: Any) -> None:
+        self.close_carton_panel()
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
@@ -138,6 +171,10 @@ class WorkScreen(TerminalScreen):
         self.pending = view.pending
         self.rejected = view.rejected
         self.done, self.total = view.progress
+        doc = DOCUMENT_INPUTS.get(self.workflow.name)
+        self.doc_hint = doc.hint if doc is not None and view.state in doc.states else ""
+        if not self.doc_hint:
+            self.ids.doc_number.focus = False
         self._render_fields(view.fields)
         self._render_lines(view.lines)
 
@@ -154,21 +191,39 @@ class WorkScreen(TerminalScreen):
 
     def _render_fields(self, fields: dict[str, Any]) -> None:
         grid = self.ids.fields
-        grid.clear_widgets()
+        texts: list[str] = []
         for key, value in fields.items():
-            if value in (None, ""):
+            if value in (None, "") or key in _DIALOG_FIELDS:
                 continue
-            grid.add_widget(Factory.FieldName(text=humanise(key)))
-            grid.add_widget(Factory.FieldValue(text=str(value)))
+            texts += [humanise(key), str(value)]
+        # in place, like the lines: only a changed text is rendered again
+        shown = list(reversed(grid.children))
+        for label in shown[len(texts) :]:
+            grid.remove_widget(label)
+        for i, text in enumerate(texts):
+            if i < len(shown):
+                shown[i].text = text
+            else:
+                grid.add_widget(
+                    Factory.FieldValue(text=text) if i % 2 else Factory.FieldName(text=text)
+                )
 
     def _render_lines(self, lines: list[dict[str, Any]]) -> None:
+        """Update the line labels in place: a scan changes one or two lines of a long task, and
+        building every label anew cost ~2 ms a line (bench/screen_feedback_bench.py)."""
         box = self.ids.lines
-        box.clear_widgets()
+        shown = list(reversed(box.children))  # Kivy lists children last-added first
+        for label in shown[len(lines) :]:
+            box.remove_widget(label)
         for index, line in enumerate(lines, start=1):
-            label = Factory.TaskLine(text=line_text(index, line))
+            if index <= len(shown):
+                label = shown[index - 1]
+            else:
+                label = Factory.TaskLine()
+                box.add_widget(label)
+            label.text = line_text(index, line)  # Kivy redraws a label only if this changed
             label.color = line_colour(line)
             label.bold = bool(line.get("current"))
-            box.add_widget(label)
 
     # -- input -------------------------------------------------------------------------------
     def handle(self, feedback: Feedback) -> None:
@@ -188,7 +243,9 @@ class WorkScreen(TerminalScreen):
 
     def act(self, action: Action) -> None:
         """An action button; one that takes a number sends (and clears) the pad's."""
-        if action.with_qty:
+        if action.input == CLOSE_CARTON:
+            self.open_carton_panel()
+        elif action.with_qty:
             qty = int(self.qty_text or "0")
             self.qty_text = ""
             self.send(action.input, qty)
@@ -211,6 +268,8 @@ class WorkScreen(TerminalScreen):
             self.send("qty", qty)
 
     def on_typed(self, key: str) -> bool:
+        if self.carton is not None:  # the weight pad has the keyboard while the panel is up
+            return self.carton.on_typed(key)
         if key.isdigit():
             self.press(key)
         elif key == "backspace":
@@ -220,6 +279,58 @@ class WorkScreen(TerminalScreen):
         else:
             return False
         return True
+
+    # -- a typed document number (receiving's PO, packing's order) ---------------------------
+    def send_document(self) -> None:
+        """The document field's button (or Enter in it): open that PO or order."""
+        workflow = self.workflow
+        doc = DOCUMENT_INPUTS.get(workflow.name) if workflow is not None else None
+        if workflow is None or doc is None or not self.doc_hint:
+            return
+        field = self.ids.doc_number
+        number = field.text.strip()
+        if not number:
+            self.note(f"{doc.hint}: type it, then Open.")
+            return
+        feedback = workflow.on_input(doc.input, number)
+        if feedback.tone is not Tone.BAD:
+            field.text = ""
+            field.focus = False
+        self.handle(feedback)
+
+    # -- sealing a carton (packing) ------------------------------------------------------------
+    def open_carton_panel(self) -> None:
+        if self.workflow is None or self.carton is not None:
+            return
+        self.refresh()
+        if self.state != _SEALING_STATE:
+            code = ErrorCode.TERMINAL_WRONG_STEP
+            self.show(Feedback(Tone.BAD, code.value, message_for(code).text))
+            return
+        types = (self._shown.fields.get("carton_types") if self._shown else None) or []
+        self.carton = CartonPanel(self, list(types))
+        self.ids.body.disabled = True  # nothing under the panel can be pressed
+        self.add_widget(self.carton)
+
+    def close_carton_panel(self) -> None:
+        panel, self.carton = self.carton, None
+        if panel is not None:
+            panel.ids.printer.focus = False
+            self.remove_widget(panel)
+            self.ids.body.disabled = False
+
+    def seal_carton(self, value: dict[str, Any]) -> None:
+        """The panel's Seal: the workflow judges it; a refusal keeps the panel open."""
+        if self.workflow is None:
+            return
+        feedback = self.workflow.on_input(CLOSE_CARTON, value)
+        if feedback.tone is Tone.BAD:
+            if self.carton is not None:
+                self.carton.show(feedback)
+            self.show(feedback)
+            return
+        self.close_carton_panel()
+        self.handle(feedback)
 
     def back_to_menu(self) -> None:
         self.app.leave_work()
