@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from terminal.net.discovery import ALL_INTERFACES, Interfaces
+
 __all__ = ["Launch", "add_arguments", "android_main", "main", "prepare_launch", "run"]
 
 DATA_DIR_ENV = "AISLEWAY_TERMINAL_DATA"
@@ -166,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from terminal.ui.backend import EdgeBackend
 
     app = TerminalApp(
-        EdgeBackend(launch.data_dir),
+        EdgeBackend(launch.data_dir, interfaces=browse_interfaces(launch.server)),
         drivers=launch.drivers,
         wedge_driver=launch.wedge,
         cache_dir=launch.data_dir / "cache",
@@ -175,6 +177,16 @@ def run(args: argparse.Namespace) -> int:
     )
     app.run()
     return 0
+
+
+def browse_interfaces(server: str | None) -> Interfaces:
+    """Where the site list looks for servers: only loopback when the app was pointed at a
+    server on this machine (the demo: nothing is sent to the LAN), else every interface."""
+    if server is not None:
+        host = urlsplit(server if "://" in server else f"http://{server}").hostname or ""
+        if host in {"127.0.0.1", "localhost"}:
+            return ["127.0.0.1"]
+    return ALL_INTERFACES
 
 
 def main(argv: Sequence[str] | None = None) -> int:

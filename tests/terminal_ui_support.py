@@ -103,6 +103,27 @@ def texts(widget: Widget) -> list[str]:
     return [w.text for w in found]
 
 
+def row_data(screen: Any, viewclass: str) -> list[dict[str, Any]]:
+    """The work screen's rows of one kind ("FieldRow", "TaskLine") as its RecycleView has
+    them: every row, whether or not it is scrolled into view."""
+    return [row for row in screen.ids.lines.data if row["viewclass"] == viewclass]
+
+
+def field_texts(screen: Any) -> list[str]:
+    """The work screen's fields as read left to right, top to bottom: name, value, …"""
+    return [text for row in row_data(screen, "FieldRow") for text in (row["field"], row["value"])]
+
+
+def shown_lines(screen: Any) -> list[Any]:
+    """The task line widgets on show now (inside the list's viewport), top to bottom."""
+    rv = screen.ids.lines
+    bottom, top = rv.to_window(rv.x, rv.y)[1], rv.to_window(rv.x, rv.top)[1]
+    rows = [w for w in screen.visible_rows() if type(w).__name__ == "TaskLine"]
+    return [
+        w for w in rows if w.to_window(w.x, w.top)[1] > bottom and w.to_window(w.x, w.y)[1] < top
+    ]
+
+
 def buttons(widget: Widget) -> list[Any]:
     from kivy.uix.button import Button
 

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import terminal_ui_support as ui  # before any Kivy import: offscreen switches, the Window
 from packing_support import Pick, gs1, gtin13, picked_order, stock_item
 from packing_support import setup_site as setup_packing
 from receiving_support import make_po
 from receiving_support import setup_site as setup_receiving
+from returns_support import put_rma, rma_body
+from returns_support import setup_site as setup_returns
 from terminal_workflow_support import Handheld
 
 from protocols.errors import ErrorCode, message_for
@@ -28,8 +31,9 @@ from terminal.ui.screens.work import WorkScreen
 from terminal.workflows.base import Feedback, Tone, View
 from terminal.workflows.packing import PackingWorkflow
 from terminal.workflows.receiving import ReceivingWorkflow
+from terminal.workflows.returns import ReturnsWorkflow
 
-from conftest import LiveEdge
+from conftest import LiveEdge, login_as
 
 
 @pytest.fixture
@@ -106,7 +110,8 @@ def test_packer_types_the_order_then_seals_the_carton_with_type_and_weight(
         assert list(ids.message.color) == list(theme.rgba(Tone.GOOD))
         assert ids.doc_number.text == "" and ids.doc_row.height == 0 and ids.doc_row.disabled
         # the carton types are for the panel, not listed as a field
-        assert "Carton types" not in [w.text for w in ids.fields.children]
+        assert "Carton types" not in ui.field_texts(screen)
+        assert "Sealed" not in ui.field_texts(screen)  # nothing sealed yet: no empty field
 
         tap(screen, "Close carton")
         carton = panel(screen)
@@ -173,6 +178,9 @@ def test_packer_types_the_order_then_seals_the_carton_with_type_and_weight(
         assert seal.body["carton_type"] == "BOX-S" and seal.body["weight_kg"] == 3.2
         assert "printer" not in seal.body
         hh.drain()
+        screen.refresh()  # the server's answer: the carton's SSCC, shown as a sentence
+        [sealed] = [r["value"] for r in ui.row_data(screen, "FieldRow") if r["field"] == "Sealed"]
+        assert sealed.startswith("Carton 1  ·  SSCC ") and "{" not in sealed, sealed
         assert {c.status for c in hh.conn.queue.commands()} == {Status.APPLIED}
         order = services.db.query_one("SELECT status FROM fulfillment_orders WHERE number = 'SO-5'")
         assert order["status"] == "packed"
@@ -210,6 +218,40 @@ def test_receiver_keys_the_po_number_when_the_label_is_missing(
         [start] = hh.conn.queue.commands()
         assert start.body["po"] == "PO-7"
         ui.screenshot(tmp_path, "receiving-typed-po")
+    finally:
+        app.leave_work()
+        hh.close()
+
+
+# -- returns: a typed RMA number ----------------------------------------------------------------
+def test_returns_clerk_keys_the_rma_number_when_the_label_is_missing(
+    live_edge: LiveEdge, app: TerminalApp, tmp_path: Path
+):
+    setup_returns(live_edge.services)
+    oms = login_as(live_edge.services, "integration")
+    with httpx.Client(base_url=live_edge.url) as http:
+        resp = put_rma(http, oms, "R-31", rma_body([("MUG-1", 2, "not_wanted")]))
+        assert resp.status_code == 201, resp.text
+    hh = Handheld.open(live_edge, tmp_path, "receiver")
+    try:
+        screen = work(app, ReturnsWorkflow(hh.work))
+        ids = screen.ids
+        assert ids.doc_number.hint_text == "RMA number" and not ids.doc_row.disabled
+        tap(screen, "Open")  # nothing typed: a hint, nothing sent
+        assert screen.message == "RMA number: type it, then Open." and not red(ids.message)
+        ids.doc_number.text = "R-404"
+        tap(screen, "Open")
+        assert screen.message == catalogue(ErrorCode.RETURNS_RMA_UNKNOWN)
+        assert red(ids.message) and ids.doc_number.text == "R-404"  # kept, to correct it
+        assert hh.conn.queue.commands() == []
+        ids.doc_number.text = " r-31 "  # as keyed: trimmed, upper-cased by the workflow
+        ids.doc_number.dispatch("on_text_validate")
+        assert not red(ids.message), screen.message
+        assert screen.title == "Returns — RMA R-31"
+        assert ids.doc_number.text == "" and ids.doc_row.height == 0 and ids.doc_row.disabled
+        [start] = hh.conn.queue.commands()
+        assert start.body["rma"] == "R-31"
+        assert ui.field_texts(screen)[:2] == ["Rma", "R-31"]
     finally:
         app.leave_work()
         hh.close()
@@ -257,7 +299,7 @@ BOX = {"code": "BOX-M", "description": "Medium", "tare_kg": 0.3, "max_weight_kg"
 def test_one_carton_type_is_chosen_already_and_the_printer_is_sent_when_given(app, tmp_path):
     workflow = SealRecorder([BOX])
     screen = work(app, workflow)
-    assert [w.text for w in reversed(screen.ids.fields.children)] == ["Order", "SO-9"]
+    assert ui.field_texts(screen) == ["Order", "SO-9"]
     tap(screen, "Close carton")
     carton = panel(screen)
     assert carton.carton_type == "BOX-M"  # the only one: nothing to choose

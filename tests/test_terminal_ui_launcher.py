@@ -72,3 +72,13 @@ def test_no_sound_is_silent_and_never_fails(tmp_path):
     assert player.sounds == {} and player.played == [Tone.BAD]
     assert not (tmp_path / "unused").exists()
     assert ui.Window is not None
+
+
+def test_pointed_at_this_machine_the_site_list_looks_on_loopback_only():
+    from terminal.launcher import browse_interfaces
+    from terminal.net.discovery import ALL_INTERFACES
+
+    assert browse_interfaces("http://127.0.0.1:8000") == ["127.0.0.1"]
+    assert browse_interfaces("localhost:8000") == ["127.0.0.1"]
+    assert browse_interfaces("http://192.168.1.20:8000") == ALL_INTERFACES
+    assert browse_interfaces(None) == ALL_INTERFACES

@@ -4,6 +4,7 @@ feedback colours and sounds, the number pad, short picks, online/offline and pen
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from terminal.ui import theme
 from terminal.ui.app import TerminalApp
 from terminal.ui.backend import EdgeBackend
 from terminal.ui.screens.work import WorkScreen
-from terminal.workflows.base import Tone
+from terminal.workflows.base import Tone, View
 
 GTIN_A = "00012345600012"
 GTIN_B = "00012345600029"
@@ -59,12 +60,16 @@ def test_picking_screen_shows_route_ordered_lines_and_big_prompt(app, tmp_path):
     assert ids.title.text == "Picking — task 12"
     assert ids.prompt.text == "Scan bin A01-01-1L"
     assert ids.prompt.font_size >= theme.PROMPT_SP  # sp == px at density 1
-    assert [w.text for w in reversed(ids.lines.children)] == [
+    expected = [
         f"1. A01-01-1L  ·  {GTIN_A}  ·  0/3  ·  TOTE-0001",
         f"2. A01-02-1L  ·  {GTIN_B}  ·  0/2  ·  TOTE-0002",
     ]
-    fields = [w.text for w in reversed(ids.fields.children)]
+    assert [row["text"] for row in ui.row_data(screen, "TaskLine")] == expected
+    shown = [w.text for w in ui.shown_lines(screen)]  # under the fields, as far as they fit
+    assert shown and shown == expected[: len(shown)]
+    fields = ui.field_texts(screen)
     assert fields == ["Bin", "A01-01-1L", "Item", GTIN_A, "Qty", "3", "Tote", "TOTE-0001"]
+    assert ui.texts(screen).index("Bin") < ui.texts(screen).index(expected[0])  # fields first
     assert ids.progress.text == "0 / 2"
     assert ids.status.text == "ONLINE"
     # one-handed: every button is a big touch target
@@ -113,10 +118,14 @@ def test_number_pad_sends_quantity_and_short_pick_marks_the_line(app, tmp_path):
     assert workflow.inputs[-1] == ("short", 2)
     ui.settle(app)
     assert screen.ids.prompt.text == "Scan bin A01-02-1L"
-    first, second = reversed(screen.ids.lines.children)
-    assert first.text.endswith("2/3  ·  TOTE-0001")
-    assert list(first.color) == list(theme.WARNING)  # short lines stand out
-    assert second.bold  # the current line
+    first, second = ui.row_data(screen, "TaskLine")
+    assert first["text"].endswith("2/3  ·  TOTE-0001")
+    assert first["color"] == list(theme.WARNING)  # short lines stand out
+    assert not first["bold"] and not first["current"]
+    # the current line is scrolled into view: bold, blue, with a band behind it
+    [current] = [w for w in ui.shown_lines(screen) if w.current]
+    assert current.text == second["text"] and current.text.startswith("2. A01-02-1L")
+    assert current.bold and list(current.color) == list(theme.rgba(Tone.INFO))
     assert screen.ids.progress.text == "1 / 2"
     assert screen.ids.status.text == "ONLINE\n1 pending"
 
@@ -171,3 +180,63 @@ def test_menu_button_leaves_the_workflow(app):
     ui.settle(app)
     assert app.current.name == "menu"
     assert screen.workflow is None
+
+
+def test_long_task_keeps_only_rows_on_show_as_widgets_and_follows_the_current_line(app):
+    # a 150-line pick: a RecycleView, so the rows are data and only those on show are widgets
+    many = [
+        ui.PickLine(f"A{n // 50 + 1:02d}-{n % 50 + 1:02d}-1L", GTIN_A, 1, "T-1") for n in range(150)
+    ]
+    workflow = ui.ScriptedPicking(many)
+    screen = work(app, workflow)
+    assert len(ui.row_data(screen, "TaskLine")) == 150
+    assert len(screen.visible_rows()) < 20
+    assert "Bin" in ui.texts(screen)  # first show: the top, with the step's fields
+    assert ui.row_data(screen, "TaskLine")[0]["current"]
+    for n in range(12):  # well past the first screenful
+        for text in (many[n].bin, GTIN_A):
+            app.handle_scan(ui.scan(text))
+        press(screen, "1", "OK")
+        ui.settle(app)
+        [current] = [w for w in ui.shown_lines(screen) if w.current]
+        assert current.text.startswith(f"{n + 2}. {many[n + 1].bin}")
+        assert current.bold and list(current.color) == list(theme.rgba(Tone.INFO))
+    done = ui.row_data(screen, "TaskLine")[0]
+    assert done["color"] == list(theme.MUTED) and not done["current"]  # done lines step back
+    assert screen.ids.progress.text == "12 / 150"
+    assert len(screen.visible_rows()) < 20
+
+
+class SealedCartons(ui.ScriptedPicking):
+    """A packing-like view: what was sealed (a list of records), a flag and a list of totes."""
+
+    def view(self) -> View:
+        base = super().view()
+        sealed = [
+            {"carton_no": 1, "sscc": "000123450000000017", "tracking": "1Z1", "carrier": "UPS"},
+            {"carton_no": 2, "sscc": "000123450000000024", "tracking": None, "carrier": "UPS"},
+        ]
+        fields = {"order": "SO-9", "sealed": sealed, "damaged": False, "totes": ["T-1", "T-2"]}
+        return replace(base, fields=fields | {"empty": [], "none": None})
+
+
+def test_record_fields_read_as_sentences_one_carton_a_line(app, tmp_path):
+    screen = work(app, SealedCartons(lines()))
+    assert ui.field_texts(screen) == [
+        "Order",
+        "SO-9",
+        "Sealed",
+        "Carton 1  ·  SSCC 000123450000000017  ·  Tracking 1Z1  ·  UPS\n"
+        "Carton 2  ·  SSCC 000123450000000024  ·  UPS",
+        "Damaged",
+        "No",
+        "Totes",
+        "T-1, T-2",
+    ]
+    shown = ui.texts(screen)  # on the screen as well: two lines in one row, not a raw list
+    assert (
+        "Carton 1  ·  SSCC 000123450000000017  ·  Tracking 1Z1  ·  UPS\nCarton 2  ·  SSCC "
+        in "\n".join(shown)
+    )
+    assert not [t for t in shown if "{" in t or "[" in t]
+    ui.screenshot(tmp_path, "work-sealed")

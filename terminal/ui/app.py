@@ -35,9 +35,10 @@ from terminal.ui.screens import (
     WorkScreen,
 )
 from terminal.ui.session import Backend, User, error_feedback
+from terminal.ui.widgets import FreshLabel
 from terminal.workflows.base import Tone, Workflow
 
-__all__ = ["KV_DIR", "TerminalApp", "TerminalRoot", "load_kv"]
+__all__ = ["KV_DIR", "FreshLabel", "TerminalApp", "TerminalRoot", "load_kv"]
 
 log = logging.getLogger("aisleway.terminal.ui")
 

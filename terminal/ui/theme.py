@@ -13,6 +13,7 @@ __all__ = [
     "BODY_SP",
     "BUTTON",
     "BUTTON_SP",
+    "CURRENT_BAND",
     "MUTED",
     "OFFLINE",
     "ONLINE",
@@ -47,6 +48,8 @@ PRIMARY: Colour = (0.13, 0.42, 0.78, 1)
 WARNING: Colour = (0.90, 0.55, 0.05, 1)
 ONLINE: Colour = (0.16, 0.62, 0.30, 1)
 OFFLINE: Colour = (0.75, 0.16, 0.14, 1)
+#: Behind the task line being worked on (its text is also bold and blue).
+CURRENT_BAND: Colour = (0.13, 0.42, 0.78, 0.25)
 
 #: Flash colour and message colour per feedback tone: green good, red bad, blue info, teal done.
 #: Colour is never the only signal: each tone has its own sound, and a refusal's sentence stays

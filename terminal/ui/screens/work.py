@@ -9,6 +9,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.factory import Factory
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
 from protocols.errors import ErrorCode, message_for
@@ -76,9 +77,12 @@ class DocumentInput:
 DOCUMENT_INPUTS: dict[str, DocumentInput] = {
     "receiving": DocumentInput("po", "PO number"),
     "packing": DocumentInput("order", "Order number"),
+    "returns": DocumentInput("rma", "RMA number"),
 }
 #: View fields a dialog uses rather than the screen lists.
 _DIALOG_FIELDS = ("carton_types",)
+#: How a record's keys read in a field ("" shows the value alone): packing's sealed cartons.
+_RECORD_KEYS = {"carton_no": "Carton", "sscc": "SSCC", "tracking": "Tracking", "carrier": ""}
 #: The packing state in which a carton can be sealed.
 _SEALING_STATE = "scan_item"
 
@@ -94,6 +98,48 @@ def line_text(index: int, line: dict[str, Any]) -> str:
         values = [str(v) for k, v in line.items() if k not in _LINE_FLAGS and v not in (None, "")]
         text = "  ·  ".join(values)
     return f"{index}. {text}"
+
+
+def field_text(value: Any) -> str:
+    """A field's value as a person reads it: a record as "Name value · …", a list of records
+    one a line (packing's sealed cartons), a list of values comma-separated, Yes/No."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            if item in (None, "", [], {}):
+                continue
+            name = _RECORD_KEYS.get(key, humanise(key))
+            parts.append(f"{name} {field_text(item)}" if name else field_text(item))
+        return "  ·  ".join(parts)
+    if isinstance(value, list | tuple):
+        if any(isinstance(item, dict) for item in value):
+            return "\n".join(field_text(item) for item in value)
+        return ", ".join(field_text(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def field_rows(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """The RecycleView rows for a view's fields (empty ones and dialog-only ones left out)."""
+    return [
+        {"viewclass": "FieldRow", "field": humanise(key), "value": field_text(value)}
+        for key, value in fields.items()
+        if value not in (None, "", [], {}) and key not in _DIALOG_FIELDS
+    ]
+
+
+def line_row(index: int, line: dict[str, Any]) -> dict[str, Any]:
+    """The RecycleView row for one task line: its text and how it stands out."""
+    return {
+        "viewclass": "TaskLine",
+        "text": line_text(index, line),
+        "color": line_colour(line),
+        "bold": bool(line.get("current")),
+        "current": bool(line.get("current")),
+    }
 
 
 def line_colour(line: dict[str, Any]) -> list[float]:
@@ -125,6 +171,7 @@ class WorkScreen(TerminalScreen):
         self._ticker: Any = None
         self._shown: View | None = None
         self.carton: CartonPanel | None = None
+        self._current_line: int | None = None  # the task line last shown as current
 
     def on_workflow(self, _: Any, workflow: Workflow | None) -> None:
         self.close_carton_panel()
@@ -132,6 +179,9 @@ class WorkScreen(TerminalScreen):
         self.qty_text = ""
         self.message = ""
         self._shown = None
+        self._current_line = None
+        self.ids.lines.data = []
+        self.ids.lines.scroll_y = 1.0
         self._render_actions(ACTIONS.get(workflow.name, DEFAULT_ACTIONS) if workflow else ())
         self.refresh()
 
@@ -175,8 +225,7 @@ class WorkScreen(TerminalScreen):
         self.doc_hint = doc.hint if doc is not None and view.state in doc.states else ""
         if not self.doc_hint:
             self.ids.doc_number.focus = False
-        self._render_fields(view.fields)
-        self._render_lines(view.lines)
+        self._render_rows(view.fields, view.lines)
 
     def _render_actions(self, actions: tuple[Action, ...]) -> None:
         grid = self.ids.actions
@@ -189,41 +238,52 @@ class WorkScreen(TerminalScreen):
             button.bind(on_release=lambda b: self.act(b.action))
             grid.add_widget(button)
 
-    def _render_fields(self, fields: dict[str, Any]) -> None:
-        grid = self.ids.fields
-        texts: list[str] = []
-        for key, value in fields.items():
-            if value in (None, "") or key in _DIALOG_FIELDS:
-                continue
-            texts += [humanise(key), str(value)]
-        # in place, like the lines: only a changed text is rendered again
-        shown = list(reversed(grid.children))
-        for label in shown[len(texts) :]:
-            grid.remove_widget(label)
-        for i, text in enumerate(texts):
-            if i < len(shown):
-                shown[i].text = text
+    def _render_rows(self, fields: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        """The fields, then the lines, as the RecycleView's data: only the rows on show are
+        widgets, and a view keeps its Label (and texture) while its row is unchanged — a scan
+        changes one or two lines of a long task (bench/screen_feedback_bench.py)."""
+        head = field_rows(fields)
+        rows = head + [line_row(i, ln) for i, ln in enumerate(lines, start=1)]
+        rv = self.ids.lines
+        if rows != rv.data:
+            if len(rows) == len(rv.data):
+                for i, row in enumerate(rows):  # in place: only changed rows are refreshed
+                    if rv.data[i] != row:
+                        rv.data[i] = row
             else:
-                grid.add_widget(
-                    Factory.FieldValue(text=text) if i % 2 else Factory.FieldName(text=text)
-                )
+                rv.data = rows
+        # Follow the work down a long task: when the current line moves on, scroll it into
+        # view. Not on first show, which starts at the top with the step's fields.
+        current = next((i for i, line in enumerate(lines) if line.get("current")), None)
+        moved_on = self._current_line is not None and current != self._current_line
+        self._current_line = current
+        if moved_on and current is not None:  # after the RecycleView has laid the rows out
+            at = len(head) + current
+            Clock.schedule_once(lambda _dt: self.scroll_to_row(at), -1)
 
-    def _render_lines(self, lines: list[dict[str, Any]]) -> None:
-        """Update the line labels in place: a scan changes one or two lines of a long task, and
-        building every label anew cost ~2 ms a line (bench/screen_feedback_bench.py)."""
-        box = self.ids.lines
-        shown = list(reversed(box.children))  # Kivy lists children last-added first
-        for label in shown[len(lines) :]:
-            box.remove_widget(label)
-        for index, line in enumerate(lines, start=1):
-            if index <= len(shown):
-                label = shown[index - 1]
-            else:
-                label = Factory.TaskLine()
-                box.add_widget(label)
-            label.text = line_text(index, line)  # Kivy redraws a label only if this changed
-            label.color = line_colour(line)
-            label.bold = bool(line.get("current"))
+    def scroll_to_row(self, index: int) -> None:
+        """Scroll just enough that row `index` is on show, with a little of the next one."""
+        rv = self.ids.lines
+        layout = rv.layout_manager
+        if layout is None or not 0 <= index < len(layout.view_opts):
+            return
+        scrollable = layout.height - rv.height
+        if scrollable <= 0:
+            return
+        opt = layout.view_opts[index]
+        margin = min(dp(24), max(0.0, (rv.height - opt["size"][1]) / 2))
+        y, height = opt["pos"][1], opt["size"][1]
+        bottom = rv.scroll_y * scrollable  # the viewport, in the layout's coordinates
+        if y + height + margin > bottom + rv.height:
+            bottom = y + height + margin - rv.height
+        elif y - margin < bottom:
+            bottom = y - margin
+        rv.scroll_y = min(1.0, max(0.0, bottom / scrollable))
+
+    def visible_rows(self) -> list[Any]:
+        """The row widgets on show now, top to bottom (the rest exist only as data)."""
+        layout = self.ids.lines.layout_manager
+        return sorted(layout.children, key=lambda w: -w.y) if layout is not None else []
 
     # -- input -------------------------------------------------------------------------------
     def handle(self, feedback: Feedback) -> None:
