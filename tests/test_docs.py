@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from edge_server.cli import build_parser
+from edge_server.oms.settings import OmsSettings
 from edge_server.settings import Settings
 from protocols.errors import CATALOGUE
 
@@ -13,6 +14,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def test_every_setting_is_documented():
     text = (DOCS / "settings.md").read_text()
     missing = [f for f in Settings.model_fields if f"`AISLEWAY_{f.upper()}`" not in text]
+    missing += [f for f in OmsSettings.model_fields if f"`AISLEWAY_OMS_{f.upper()}`" not in text]
     assert not missing, f"settings missing from docs/settings.md: {missing}"
 
 

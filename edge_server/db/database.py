@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -101,11 +102,12 @@ class Database:
         return dict(row) if row is not None else None
 
     # -- lifecycle -----------------------------------------------------------------------
-    def migrate(self) -> list[str]:
-        """Apply pending named migrations; returns the names applied."""
+    def migrate(self, which: Migrations | None = None) -> list[str]:
+        """Apply pending named migrations (the edge's unless `which` names another set, such
+        as the OMS's); returns the names applied."""
         from edge_server.db.migrations import apply_migrations
 
-        return apply_migrations(self)
+        return apply_migrations(self, which)
 
     def integrity_check(self) -> list[str]:
         rows = self.read.execute("PRAGMA integrity_check").fetchall()

@@ -43,7 +43,7 @@ MOVEMENT_TYPES = (
 ROLES = ("picker", "receiver", "counter", "packer", "supervisor", "admin", "integration")
 
 
-def _script(db: SUDatabase, sql: str) -> None:
+def run_script(db: SUDatabase, sql: str) -> None:
     """Run several statements inside the caller's transaction.
 
     `executescript()` would COMMIT first and break the migration's atomicity, so statements
@@ -63,13 +63,15 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def apply_migrations(database: Database) -> list[str]:
-    """Apply what is pending inside one write transaction; return the names applied."""
+def apply_migrations(database: Database, which: Migrations | None = None) -> list[str]:
+    """Apply what is pending of `which` (default: the edge's set) inside one write
+    transaction; return the names applied."""
+    chosen = migrations if which is None else which
     with database.write() as w:
-        pending = [m.name for m in migrations.pending(w)]
+        pending = [m.name for m in chosen.pending(w)]
         # Inside our BEGIN IMMEDIATE, sqlite-utils' atomic() nests as savepoints, so each
         # migration and its record commit together with the rest, or not at all.
-        migrations.apply(w)
+        chosen.apply(w)
     return pending
 
 
@@ -81,7 +83,7 @@ def m001_meta(db: SUDatabase) -> None:
 
 @migrations()
 def m002_warehouse(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         f"""
         CREATE TABLE sites (
@@ -128,7 +130,7 @@ def m002_warehouse(db: SUDatabase) -> None:
 
 @migrations()
 def m003_items(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         CREATE TABLE items (
@@ -171,7 +173,7 @@ def m003_items(db: SUDatabase) -> None:
 
 @migrations()
 def m004_ledger(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         f"""
         CREATE TABLE stock (
@@ -222,7 +224,7 @@ def m004_ledger(db: SUDatabase) -> None:
 
 @migrations()
 def m005_access(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         f"""
         CREATE TABLE users (
@@ -269,7 +271,7 @@ def m005_access(db: SUDatabase) -> None:
 
 @migrations()
 def m006_integration(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         CREATE TABLE idempotency (
@@ -318,7 +320,7 @@ def m006_integration(db: SUDatabase) -> None:
 
 @migrations()
 def m007_webhook_relay(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         ALTER TABLE webhook_subscribers ADD COLUMN description TEXT NOT NULL DEFAULT '';
@@ -336,7 +338,7 @@ def m007_webhook_relay(db: SUDatabase) -> None:
 
 @migrations()
 def m010_purchase_orders(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         CREATE TABLE purchase_orders (
@@ -403,7 +405,7 @@ def m010_purchase_orders(db: SUDatabase) -> None:
 
 @migrations()
 def m030_printing(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- Label printers on the site's LAN: raw TCP (port 9100), ZPL. `site` is the site code
@@ -444,7 +446,7 @@ def m030_printing(db: SUDatabase) -> None:
 
 @migrations()
 def m040_putaway_replenishment(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         f"""
         -- Storage rules an item brings to slotting (see docs/putaway.md).
@@ -515,7 +517,7 @@ def m040_putaway_replenishment(db: SUDatabase) -> None:
 
 @migrations()
 def m020_receiving(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         f"""
         -- One receiver working one PO (or ASN) at one dock door; see docs/scenarios/receiving.md.
@@ -592,7 +594,7 @@ def m020_receiving(db: SUDatabase) -> None:
 
 @migrations()
 def m050_fulfillment_orders(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- Outbound orders sent by the OMS (PUT by number), their lines, and the stock reserved
@@ -653,7 +655,7 @@ def m050_fulfillment_orders(db: SUDatabase) -> None:
 
 @migrations()
 def m060_waves_picking(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- Carrier services the site ships with: the daily cutoff in site-local time and the
@@ -779,7 +781,7 @@ def m060_waves_picking(db: SUDatabase) -> None:
 # -- m061..m064: waves and pick strategies ---------------------------------------------------
 @migrations()
 def m061_wave_order_decisions(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- Why each order of a released wave was picked the way it was (docs/waves.md).
@@ -800,7 +802,7 @@ def m061_wave_order_decisions(db: SUDatabase) -> None:
 # -- m065..m069: pick tasks and the picking scenario -----------------------------------------
 @migrations()
 def m065_picking_totes(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- Binding a tote checks it is in no other open task and holds no other order's goods.
@@ -814,7 +816,7 @@ def m065_picking_totes(db: SUDatabase) -> None:
 # -- m070..m074: carriers, rate cards, shipping labels ---------------------------------------
 @migrations()
 def m070_tracking_numbers(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- One tracking-number sequence per carrier service (docs/shipping.md#tracking-numbers).
@@ -857,7 +859,7 @@ def m070_tracking_numbers(db: SUDatabase) -> None:
 # -- m075..m079: packing and shipping --------------------------------------------------------
 @migrations()
 def m075_packing_shipping(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- Cartons a packer may choose at a site (docs/packing.md#carton-types).
@@ -990,7 +992,7 @@ def m075_packing_shipping(db: SUDatabase) -> None:
 # -- m080..m084: handheld reports (queue health, refused replays) -----------------------------
 @migrations()
 def m080_terminal_reports(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         """
         -- A command a handheld queued offline and the edge refused when it was replayed: kept
@@ -1036,7 +1038,7 @@ def m080_terminal_reports(db: SUDatabase) -> None:
 # -- m085..m089: returns ----------------------------------------------------------------------
 @migrations()
 def m085_returns(db: SUDatabase) -> None:
-    _script(
+    run_script(
         db,
         f"""
         -- Expected returns (RMAs) the OMS sends (PUT by number); see docs/returns.md.

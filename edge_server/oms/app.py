@@ -1,0 +1,60 @@
+"""The OMS FastAPI application: standalone (`aisleway oms serve`) in front of several sites,
+or mounted at /oms inside a one-site edge server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+
+from fastapi import FastAPI
+
+from edge_server.app import install_error_handlers
+from edge_server.integration.webhooks import WebhookRelay
+from edge_server.oms.api import health
+from edge_server.oms.services import OmsServices, open_oms_services
+from edge_server.oms.settings import OmsSettings
+from protocols.version import API_BASE_PATH, PROTOCOL_VERSION
+
+__all__ = ["OMS_ROUTERS", "create_oms_app"]
+
+#: The OMS's API routers (each module has `router`), mounted under /api/v1.
+OMS_ROUTERS: list[ModuleType] = []
+
+
+def create_oms_app(
+    settings: OmsSettings | None = None, services: OmsServices | None = None
+) -> FastAPI:
+    settings = settings or OmsSettings()
+    services = services or open_oms_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for start in app.state.on_start:
+            start()
+        try:
+            yield
+        finally:
+            for stop in reversed(app.state.on_stop):
+                stop()
+
+    app = FastAPI(
+        title="Aisleway OMS",
+        version=PROTOCOL_VERSION,
+        description=f"Order management over the sites' edge servers. API under {API_BASE_PATH}.",
+        lifespan=lifespan,
+    )
+    app.state.oms = services
+    app.state.on_start = []
+    app.state.on_stop = []
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for module in OMS_ROUTERS:
+        app.include_router(module.router, prefix=API_BASE_PATH)
+    if settings.relay_enabled:
+        # WebhookRelay reads only the webhook_* fields, which OmsSettings shares.
+        relay = WebhookRelay(services.db, settings)  # type: ignore[arg-type]
+        app.state.relay = relay
+        app.state.on_start.append(relay.start)
+        app.state.on_stop.append(relay.close)
+    return app
