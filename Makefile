@@ -52,3 +52,4 @@ clean:
 
 docs: $(STAMP)
 	$(PY) scripts/gen_error_docs.py
+	$(PY) scripts/gen_status_map_docs.py

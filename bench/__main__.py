@@ -7,11 +7,13 @@ import sys
 
 BENCHES = [
     "bench.batching_bench",
+    "bench.channel_sync_bench",
     "bench.ledger_bench",
     "bench.putaway_bench",
     "bench.routing_bench",
     "bench.scan_feedback_bench",
     "bench.screen_feedback_bench",
+    "bench.sourcing_bench",
 ]
 
 

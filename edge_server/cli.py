@@ -377,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_terminal_profiles_arguments(p)
     p.set_defaults(handler=cmd_terminal_profiles)
+
+    from edge_server.oms.cli import add_oms_commands
+
+    add_oms_commands(top)  # `aisleway oms …`
     return parser
 
 

@@ -203,6 +203,30 @@ class ErrorCode(StrEnum):
     # handheld app: choosing a site (terminal/ui)
     TERMINAL_SERVER_NOT_FOUND = "TERMINAL_SERVER_NOT_FOUND"
     TERMINAL_SERVER_INCOMPATIBLE = "TERMINAL_SERVER_INCOMPATIBLE"
+    # OMS orders, channels, sites
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    ORDER_RELEASED = "ORDER_RELEASED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
+    EXCHANGE_ORDER_UNKNOWN = "EXCHANGE_ORDER_UNKNOWN"
+    UNKNOWN_CHANNEL = "UNKNOWN_CHANNEL"
+    CHANNEL_KEY_UNBOUND = "CHANNEL_KEY_UNBOUND"
+    CHANNEL_NOT_YOURS = "CHANNEL_NOT_YOURS"
+    SITE_URL_INVALID = "SITE_URL_INVALID"
+    CHANNEL_NO_ENDPOINT = "CHANNEL_NO_ENDPOINT"
+    CHANNEL_INACTIVE = "CHANNEL_INACTIVE"
+    CHANNEL_SKU_TAKEN = "CHANNEL_SKU_TAKEN"
+    # OMS customer e-mails
+    NOTIFICATION_UNKNOWN = "NOTIFICATION_UNKNOWN"
+    NOTIFICATION_SENT = "NOTIFICATION_SENT"
+    # OMS site integration: signed site events, release to the sites
+    SITE_EVENT_SIGNATURE_INVALID = "SITE_EVENT_SIGNATURE_INVALID"
+    SITE_EVENT_STALE = "SITE_EVENT_STALE"
+    SITE_EVENT_REPLAYED = "SITE_EVENT_REPLAYED"
+    SITE_EVENT_INVALID = "SITE_EVENT_INVALID"
+    SITE_NOT_SUBSCRIBED = "SITE_NOT_SUBSCRIBED"
+    SITE_UNREACHABLE = "SITE_UNREACHABLE"
+    SITE_REFUSED = "SITE_REFUSED"
+    ORDER_NOT_RELEASABLE = "ORDER_NOT_RELEASABLE"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -726,6 +750,69 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ),
     ErrorCode.TERMINAL_SERVER_INCOMPATIBLE: ErrorDef(
         409, "This site's server runs another version of Aisleway. Update the app on this handheld."
+    ),
+    ErrorCode.ORDER_NOT_FOUND: ErrorDef(404, "That order is not known here."),
+    ErrorCode.ORDER_RELEASED: ErrorDef(
+        409,
+        "This order has been released to a warehouse; only its payment status can change here. "
+        "Ask the warehouse, or return the goods.",
+    ),
+    ErrorCode.ORDER_CANCELLED: ErrorDef(
+        409, "This order was cancelled; only its payment status can change. Send a new order."
+    ),
+    ErrorCode.EXCHANGE_ORDER_UNKNOWN: ErrorDef(
+        422, "The original order named for this exchange is not known here."
+    ),
+    ErrorCode.UNKNOWN_CHANNEL: ErrorDef(404, "That sales channel is not known here."),
+    ErrorCode.CHANNEL_KEY_UNBOUND: ErrorDef(
+        403,
+        "This API key is not bound to a sales channel. Bind it (aisleway oms add-key "
+        "--channel), or name the channel with an admin key.",
+    ),
+    ErrorCode.CHANNEL_NOT_YOURS: ErrorDef(
+        403, "This API key speaks for another sales channel than the one named."
+    ),
+    ErrorCode.SITE_URL_INVALID: ErrorDef(422, "That site address cannot be used."),
+    ErrorCode.CHANNEL_NO_ENDPOINT: ErrorDef(
+        409, "This sales channel has no endpoint to push to. Set its endpoint_url first."
+    ),
+    ErrorCode.CHANNEL_INACTIVE: ErrorDef(
+        409, "This sales channel is switched off. PUT it with active true to push to it again."
+    ),
+    ErrorCode.CHANNEL_SKU_TAKEN: ErrorDef(
+        409, "Another of our SKUs is already listed under that channel SKU on this channel."
+    ),
+    ErrorCode.NOTIFICATION_UNKNOWN: ErrorDef(404, "That customer e-mail was not found."),
+    ErrorCode.NOTIFICATION_SENT: ErrorDef(
+        409, "That e-mail was already sent; it is not sent again."
+    ),
+    ErrorCode.SITE_EVENT_SIGNATURE_INVALID: ErrorDef(
+        401, "This site event is not signed with the site's webhook secret; it was refused."
+    ),
+    ErrorCode.SITE_EVENT_STALE: ErrorDef(
+        401,
+        "This site event's signature time is more than 5 minutes from the OMS's clock; it was "
+        "refused. Check both clocks.",
+    ),
+    ErrorCode.SITE_EVENT_REPLAYED: ErrorDef(
+        409, "This webhook id was already used for another event from this site; refused."
+    ),
+    ErrorCode.SITE_EVENT_INVALID: ErrorDef(
+        422, "This site event cannot be read (not JSON, no type, or another site's event)."
+    ),
+    ErrorCode.SITE_NOT_SUBSCRIBED: ErrorDef(
+        409,
+        "The OMS has no webhook secret for this site yet: subscribe it (aisleway oms "
+        "subscribe) or store the secret (aisleway oms add-site --webhook-secret).",
+    ),
+    ErrorCode.SITE_UNREACHABLE: ErrorDef(
+        503, "The site's edge server did not answer. The OMS retries on its own."
+    ),
+    ErrorCode.SITE_REFUSED: ErrorDef(
+        502, "The site's edge server refused the request; details say what it answered."
+    ),
+    ErrorCode.ORDER_NOT_RELEASABLE: ErrorDef(
+        409, "Nothing of this order is reserved and waiting for release to a site."
     ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }

@@ -21,6 +21,8 @@ def oms_settings(tmp_path: Path, **overrides: object) -> OmsSettings:
     values: dict[str, object] = {
         "db_path": tmp_path / "oms.db",
         "relay_enabled": False,
+        # the site loop (release, reconciliation) runs only where a test wants it
+        "site_sync_enabled": False,
         "webhook_allow_private": True,
     }
     values.update(overrides)

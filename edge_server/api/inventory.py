@@ -12,9 +12,13 @@ from sqlite_utils import Database as SUDatabase
 
 from edge_server.api.responses import ok, reply
 from edge_server.deps import Mutates, Mutation, Principal, Requires, ServicesDep
+from edge_server.errors import AislewayError
+from edge_server.timeutil import iso
 from edge_server.wms import inventory
 from edge_server.wms.ledger import Actor
+from edge_server.wms.outbound.allocation import availability_snapshot
 from protocols.envelope import Envelope
+from protocols.errors import ErrorCode
 from protocols.inventory import (
     AdjustmentIn,
     MoveIn,
@@ -130,4 +134,32 @@ def get_movements(
         "data": inventory.movement_page(
             s.db, sku=sku, location=location, after_id=after_id, limit=limit
         )
+    }
+
+
+@router.get("/snapshot", response_model=Envelope[dict[str, Any]])
+def get_snapshot(
+    s: ServicesDep,
+    who: Annotated[Principal, Depends(Requires("stock.read"))],
+    sku: Annotated[
+        list[str] | None, Query(description="Only these SKUs (repeat; <= 1000).")
+    ] = None,
+) -> dict[str, Any]:
+    """Available-to-promise of every SKU the site holds (or of the `sku`s named), read in one
+    consistent statement, as of the newest event it reflects: the OMS's reconciliation
+    (docs/outbound.md#snapshot). Same `available` as `GET /inventory/availability`."""
+    skus = None if sku is None else [x.strip() for x in sku if x.strip()]
+    if skus is not None and len(skus) > 1000:
+        raise AislewayError(
+            ErrorCode.VALIDATION_FAILED,
+            details={"errors": [{"field": "sku", "reason": "at most 1000 SKUs per snapshot"}]},
+        )
+    levels, as_of = availability_snapshot(s.db, s.settings.site, skus)
+    return {
+        "data": {
+            "site": s.settings.site,
+            "as_of": as_of or iso(),
+            "full": skus is None,
+            "stock": [{"sku": k, "available": v} for k, v in sorted(levels.items())],
+        }
     }

@@ -11,7 +11,17 @@ from fastapi import FastAPI
 
 from edge_server.app import install_error_handlers
 from edge_server.integration.webhooks import WebhookRelay
+from edge_server.oms.api import channels as channels_api
 from edge_server.oms.api import health
+from edge_server.oms.api import inventory as inventory_api
+from edge_server.oms.api import notifications as notifications_api
+from edge_server.oms.api import orders as orders_api
+from edge_server.oms.api import site_events as site_events_api
+from edge_server.oms.api import sites as sites_api
+from edge_server.oms.api import sourcing as sourcing_api
+from edge_server.oms.channel_sync import ChannelSync
+from edge_server.oms.mailer import Mailer
+from edge_server.oms.release import SiteLoop
 from edge_server.oms.services import OmsServices, open_oms_services
 from edge_server.oms.settings import OmsSettings
 from protocols.version import API_BASE_PATH, PROTOCOL_VERSION
@@ -19,7 +29,15 @@ from protocols.version import API_BASE_PATH, PROTOCOL_VERSION
 __all__ = ["OMS_ROUTERS", "create_oms_app"]
 
 #: The OMS's API routers (each module has `router`), mounted under /api/v1.
-OMS_ROUTERS: list[ModuleType] = []
+OMS_ROUTERS: list[ModuleType] = [
+    notifications_api,
+    orders_api,
+    inventory_api,
+    sites_api,
+    site_events_api,
+    channels_api,
+    sourcing_api,
+]
 
 
 def create_oms_app(
@@ -57,4 +75,19 @@ def create_oms_app(
         app.state.relay = relay
         app.state.on_start.append(relay.start)
         app.state.on_stop.append(relay.close)
+    if settings.channel_sync_enabled:
+        channel_sync = ChannelSync(services.db, settings)
+        app.state.channel_sync = channel_sync
+        app.state.on_start.append(channel_sync.start)
+        app.state.on_stop.append(channel_sync.close)
+    if settings.site_sync_enabled:
+        site_loop = SiteLoop(services)
+        app.state.site_loop = site_loop
+        app.state.on_start.append(site_loop.start)
+        app.state.on_stop.append(site_loop.close)
+    if settings.mailer_enabled:
+        mailer = Mailer(services.db, settings)
+        app.state.mailer = mailer
+        app.state.on_start.append(mailer.start)
+        app.state.on_stop.append(mailer.close)
     return app

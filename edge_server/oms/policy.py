@@ -11,8 +11,12 @@ OMS_POLICY: dict[str, frozenset[str]] = {
     "oms.sites.manage": frozenset({"admin"}),
     "oms.sites.read": frozenset({"admin", "reader"}),
     "oms.channels.manage": frozenset({"admin"}),
+    "oms.channels.read": frozenset({"admin", "reader"}),
     "oms.returns.write": frozenset({"channel", "admin"}),
     "oms.notifications.read": frozenset({"admin", "reader"}),
+    "oms.notifications.manage": frozenset({"admin"}),
+    # Granted to no API key: signed site webhooks only (oms/api/site_events.py).
+    "oms.site_events": frozenset(),
 }
 
 

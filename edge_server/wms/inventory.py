@@ -14,6 +14,7 @@ from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
 from edge_server.wms import ledger
 from edge_server.wms.ledger import Actor, Movement, StockKey
+from edge_server.wms.outbound.allocation import availability_snapshot
 from protocols.errors import ErrorCode
 from protocols.inventory import (
     AdjustmentIn,
@@ -100,6 +101,8 @@ def announce(w: SUDatabase, site: str, sku: str, mv: Movement) -> dict[str, Any]
     pick face it left for replenishment, and return the movement's view."""
     view = _describe(w, site, sku, mv)
     view["available"] = available(w, site, mv.item_id)
+    # What the site can still promise of the SKU after this movement (the OMS's ATP feed).
+    view["atp"] = availability_snapshot(w, site, [sku])[0].get(sku, 0)
     emit(w, INVENTORY_CHANGED, {"site": site, **view})
     if mv.source is not None:
         # Stock left a location: a pick face may now be below its min. Imported here because

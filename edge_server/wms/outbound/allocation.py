@@ -38,6 +38,7 @@ __all__ = [
     "Candidate",
     "allocate_order",
     "availability",
+    "availability_snapshot",
     "candidates",
     "rank",
     "release_order",
@@ -286,3 +287,43 @@ def availability(source: Source, site: str, sku: str) -> dict[str, Any] | None:
         "elsewhere": elsewhere,
         "blocked": blocked,
     }
+
+
+def availability_snapshot(
+    source: Source, site: str, skus: Sequence[str] | None = None
+) -> tuple[dict[str, int], str | None]:
+    """`available` of `availability` for many SKUs in one statement (a consistent read):
+    every SKU with stock or allocations at the site, or just `skus` (known ones, 0 when none).
+    Also returns the time of the newest event the read includes (the `as_of` of a
+    reconciliation snapshot: every stock change emits an event in its transaction, so events
+    stamped up to then are reflected, later ones are not); None when there is none yet."""
+    sid = site_id(source, site)
+    today = utcnow().date().isoformat()
+    types = ",".join(f"'{t}'" for t in ALLOCATABLE_LOCATION_TYPES)
+    params: list[Any] = [sid, today, sid]
+    where = "oh.q IS NOT NULL OR al.q IS NOT NULL"
+    if skus is not None:
+        unique = sorted(set(skus))
+        if not unique:
+            return {}, None
+        where = f"i.sku IN ({','.join('?' * len(unique))})"
+        params += unique
+    rows = fetch_rows(
+        source,
+        "WITH oh AS (SELECT st.item_id, SUM(st.qty) AS q FROM stock st "
+        "  JOIN locations l ON l.id = st.location_id "
+        "  LEFT JOIN lots lo ON lo.item_id = st.item_id AND lo.lot = st.lot "
+        f"  WHERE l.site_id = ? AND st.status = 'available' AND l.type IN ({types}) "
+        "  AND l.active = 1 AND (lo.expiry IS NULL OR lo.expiry >= ?) GROUP BY st.item_id), "
+        "al AS (SELECT a.item_id, SUM(a.qty) AS q FROM allocations a "
+        "  JOIN locations l ON l.id = a.location_id WHERE l.site_id = ? GROUP BY a.item_id) "
+        "SELECT i.sku, MAX(COALESCE(oh.q, 0) - COALESCE(al.q, 0), 0) AS available, "
+        "  (SELECT created_at FROM outbox ORDER BY id DESC LIMIT 1) AS as_of "
+        "FROM items i LEFT JOIN oh ON oh.item_id = i.id LEFT JOIN al ON al.item_id = i.id "
+        f"WHERE {where} UNION ALL SELECT NULL, NULL, "
+        "  (SELECT created_at FROM outbox ORDER BY id DESC LIMIT 1)",
+        params,
+    )
+    # Every row carries the watermark; the extra (sku NULL) row is there when no SKU matched.
+    as_of = rows[0]["as_of"]
+    return {r["sku"]: int(r["available"]) for r in rows if r["sku"] is not None}, as_of
