@@ -151,4 +151,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.wave_releaser = releaser
         app.state.on_start.append(releaser.start)
         app.state.on_stop.append(releaser.close)
+    if settings.oms_embedded:
+        _mount_oms(app)
     return app
+
+
+def _mount_oms(app: FastAPI) -> None:
+    """The OMS in this process (one-site business): its own app and database under /oms.
+    A mounted app gets no lifespan of its own, so its loops start and stop with ours."""
+    from edge_server.oms.app import create_oms_app
+
+    oms_app = create_oms_app()
+    app.mount("/oms", oms_app)
+    app.state.oms_app = oms_app
+    app.state.on_start.extend(oms_app.state.on_start)
+    app.state.on_stop[:0] = oms_app.state.on_stop  # stopped after the edge's own loops

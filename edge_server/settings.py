@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         ),
     )
     relay_enabled: bool = Field(default=True, description="Run the webhook relay in the server.")
+    oms_embedded: bool = Field(
+        default=False,
+        description="Run the OMS module inside this edge server's process (a one-site "
+        "business), mounted at /oms with its own database (AISLEWAY_OMS_* settings).",
+    )
     receiving_over_tolerance_pct: float = Field(
         default=5.0,
         ge=0,

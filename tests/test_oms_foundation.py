@@ -64,3 +64,31 @@ def test_every_oms_route_names_a_permission_of_the_oms_policy(oms: OmsServices) 
             assert any(
                 getattr(d.call, "idempotent", False) for d in route.dependant.dependencies
             ), f"{route.path} must use OmsMutates"
+
+
+def test_a_one_site_business_runs_the_oms_inside_the_edge_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge_server.app import create_app
+    from edge_server.services import open_services
+
+    from conftest import make_settings
+
+    monkeypatch.setenv("AISLEWAY_OMS_DB_PATH", str(tmp_path / "oms.db"))
+    monkeypatch.setenv("AISLEWAY_OMS_SITE_SYNC_ENABLED", "false")
+    settings = make_settings(tmp_path, oms_embedded=True)
+    services = open_services(settings)
+    try:
+        app = create_app(settings, services)
+        oms_app = app.state.oms_app
+        with TestClient(app) as client:
+            assert client.get("/health").status_code == 200  # the edge
+            assert client.get("/oms/health").json()["service"] == "aisleway-oms"
+            resp = client.get("/oms/api/v1/orders")
+            assert resp.status_code == 401 and resp.json()["message"]["code"] == "AUTH_REQUIRED"
+            # the OMS keeps its own database, not the site's
+            assert oms_app.state.oms.db.path != services.db.path
+            assert (tmp_path / "oms.db").exists()
+    finally:
+        app.state.oms_app.state.oms.db.close()
+        services.db.close()
