@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import random
 import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import uvicorn
 from sqlite_utils import Database as SUDatabase
 
 from edge_server.errors import AislewayError
@@ -94,10 +98,12 @@ def _data(name: str) -> bytes:
     return resources.files("edge_server.demo_data").joinpath(name).read_bytes()
 
 
-def demo_settings(directory: Path, port: int = 8000) -> Settings:
+def demo_settings(directory: Path, port: int = 8000, site: str = SITE) -> Settings:
+    """Site CHI keeps `aisleway.db`; another demo site has `<code>.db` in the same folder."""
+    name = "aisleway.db" if site == SITE else f"{site.lower()}.db"
     return Settings(
-        db_path=directory / "aisleway.db",
-        site=SITE,
+        db_path=directory / name,
+        site=site,
         host="127.0.0.1",
         port=port,
         advertise=True,
@@ -107,12 +113,15 @@ def demo_settings(directory: Path, port: int = 8000) -> Settings:
     )
 
 
-def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
-    """Fill an empty site database; a database that has users already is left alone."""
+def seed_demo(services: Services, *, seed: int = 7, stock_every: int = 1) -> DemoInfo:
+    """Fill an empty site database; a database that has users already is left alone.
+    `stock_every=2` stocks every other SKU only (a second site with another stock mix)."""
     db = services.db
+    site = services.settings.site
     if db.query_one("SELECT 1 FROM users LIMIT 1"):
         return DemoInfo(created=False)
-    load_layout(db, Layout.parse(_data("layout.json")), site=services.settings.site)
+    layout = {**json.loads(_data("layout.json")), "site": site}  # one layout, any site
+    load_layout(db, Layout.parse(layout), site=site)
     # Carrier services with rate cards (docs/shipping.md): UPS Ground, UPS Next Day Air, DHL.
     load_services(db, services.settings.site, parse_services_file(_data("carriers.json")))
     report = import_items(db, _data("items.csv"), source="demo items.csv")
@@ -125,7 +134,7 @@ def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
         r["code"]
         for r in db.query("SELECT code FROM locations WHERE type = 'pick_face' ORDER BY code")
     ]
-    items = db.query("SELECT sku, lot_tracked FROM items ORDER BY sku")
+    items = db.query("SELECT sku, lot_tracked FROM items ORDER BY sku")[::stock_every]
     bins = rng.sample(faces, len(items))
     with db.write() as w:
         for item, bin_code in zip(items, bins, strict=True):
@@ -136,13 +145,13 @@ def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
                 lot=f"L{rng.randint(1000, 9999)}" if item["lot_tracked"] else "",
                 ref="DEMO-OPENING-STOCK",
             )
-            inventory.receive(w, SITE, receipt, Actor())
+            inventory.receive(w, site, receipt, Actor())
         # An open purchase order to try receiving on (PO-4500100 scans as the PO barcode).
         demo_lines = [
             PoLineIn(line_no=n, sku=item["sku"], qty=rng.randint(6, 24))
             for n, item in enumerate([i for i in items if not i["lot_tracked"]][:3], start=1)
         ]
-        put_po(w, SITE, DEMO_PO, PoHeader(supplier="Demo Supplier Co."), demo_lines)
+        put_po(w, site, DEMO_PO, PoHeader(supplier="Demo Supplier Co."), demo_lines)
         _seed_outbound(w, services.settings, rng, [i["sku"] for i in items])
     return DemoInfo(created=True, items=report, stocked_bins=len(bins), api_key=api_key)
 
@@ -150,7 +159,8 @@ def seed_demo(services: Services, *, seed: int = 7) -> DemoInfo:
 def _seed_outbound(w: SUDatabase, settings: Settings, rng: random.Random, skus: list[str]) -> None:
     """Carton types, a dozen small allocated orders over the three carrier services, and the
     waves they plan into (released by a supervisor, or automatically before each cutoff)."""
-    sid = site_id(w, SITE)
+    site = settings.site
+    sid = site_id(w, site)
     for code, text, length, width, height, tare, max_kg in CARTON_TYPES:
         carton = CartonTypeIn(
             description=text,
@@ -171,28 +181,112 @@ def _seed_outbound(w: SUDatabase, settings: Settings, rng: random.Random, skus: 
             {"ship_to": ship_to, "carrier_service": service, "priority": n % 3, "lines": lines}
         )
         number = f"SO-DEMO-{n:03d}"
-        orders.put_order(w, SITE, number, body)
-        allocate_order(w, SITE, number)
-    plan_waves(w, SITE, utcnow(), WaveConfig.from_settings(settings))
+        orders.put_order(w, site, number, body)
+        allocate_order(w, site, number)
+    plan_waves(w, site, utcnow(), WaveConfig.from_settings(settings))
+
+
+#: The demo's second site: its own database, every other SKU in stock, port 8001.
+SECOND_SITE = "DAL"
 
 
 def run_demo(directory: Path, *, port: int = 8000, reset: bool = False) -> int:
-    from edge_server.server import serve
+    """Sites CHI (`port`) and DAL (`port` + 1) and the OMS (`port` + 100) in one process."""
+    import threading
+
+    from edge_server.app import create_app
+    from edge_server.demo_oms import Network, demo_oms_settings, seed_oms, simulate_channel
+    from edge_server.discovery import Advertiser
+    from edge_server.logging_setup import configure_logging
+    from edge_server.oms.app import create_oms_app
+    from edge_server.oms.cli import _OmsUvicorn
+    from edge_server.oms.services import open_oms_services
+    from edge_server.server import GRACEFUL_SHUTDOWN_SECONDS, _EdgeUvicorn
 
     if reset and directory.exists():
         shutil.rmtree(directory)
-    settings = demo_settings(directory, port)
-    services = open_services(settings)
+    plan = [(SITE, port, 7, 1), (SECOND_SITE, port + 1, 11, 2)]
+    edges: dict[str, tuple[Services, str]] = {}
+    oms_settings = demo_oms_settings(directory, port + 100)
     try:
-        info = seed_demo(services)
-        pairing = services.devices.create_pairing_code()
+        infos: dict[str, DemoInfo] = {}
+        pairing = ""
+        for code, site_port, seed, every in plan:
+            services = open_services(demo_settings(directory, site_port, code))
+            infos[code] = seed_demo(services, seed=seed, stock_every=every)
+            if code == SITE:
+                pairing = services.devices.create_pairing_code().code
+            edges[code] = (services, f"http://127.0.0.1:{site_port}")
+        oms = open_oms_services(oms_settings)
+        oms_info = seed_oms(oms, edges, _data("carriers.json"))
+        skus = [r["sku"] for r in edges[SITE][0].db.query("SELECT sku FROM items ORDER BY sku")]
     except AislewayError as exc:
         print(f"demo setup failed: {exc.text} {exc.details}")
         return 2
+    main = edges[SITE][0].settings
+    configure_logging(main.log_level, main.log_json)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the OMS⇄site calls, per request
+    _print_welcome(main, infos[SITE], pairing)
+    _print_oms_welcome(oms_settings.port, port + 1, oms_info)
+    network = Network()
+    for code, (services, _url) in edges.items():
+        settings = services.settings
+        config = uvicorn_config(create_app(settings, services), settings.port)
+        config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN_SECONDS
+        network.add(_EdgeUvicorn(config, settings, Advertiser(settings)), f"edge-{code}")
+    oms_app = create_oms_app(oms_settings, oms)
+    network.add(_OmsUvicorn(uvicorn_config(oms_app, oms_settings.port), "127.0.0.1"), "oms")
+    network.start()
+
+    def drive() -> None:
+        if not network.wait_started() or network.stopping.is_set():
+            return
+        assert oms_info.admin_key is not None
+        print("\nSimulated web store orders (sourcing: GET /api/v1/orders/{n}/sourcing):")
+        try:
+            simulate_channel(
+                f"http://127.0.0.1:{oms_settings.port}",
+                oms_info.admin_key,
+                oms_info.channel_key,
+                skus,
+                lambda line: print(line, flush=True),
+            )
+        except Exception as exc:  # the servers stay useful without the simulation
+            print(f"  simulated orders failed: {exc}", flush=True)
+
+    threading.Thread(target=drive, name="demo-channel", daemon=True).start()
+    try:
+        network.run_until_stopped()
     finally:
-        services.db.close()
-    _print_welcome(settings, info, pairing.code)
-    return serve(settings)
+        for services, _url in edges.values():
+            services.db.close()
+        oms.db.close()
+    return 0 if all(s.started for s in network.servers) else 2
+
+
+def uvicorn_config(app: Any, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
+
+
+def _print_oms_welcome(oms_port: int, dal_port: int, info: Any) -> None:
+    base = f"http://127.0.0.1:{oms_port}"
+    lines = [
+        "Aisleway demo — site DAL and the OMS",
+        f"  site DAL   http://127.0.0.1:{dal_port}  (same users and PINs; every other SKU in "
+        "stock)",
+        f"  OMS        {base}/docs   sites CHI and DAL, subscribed to their events",
+        f"  admin key  {getattr(info, 'admin_key', '')}  (OMS admin, this run)",
+    ]
+    channel = getattr(info, "channel_key", None)
+    if channel:
+        lines.append(f"  WEB key    {channel}  (channel WEB; shown once)")
+        lines.append(f"  order      PUT {base}/api/v1/orders/{{id}} with the WEB key")
+    else:
+        lines.append("  WEB key    shown the first time (make demo-reset starts over)")
+    lines += [f"  sourcing   GET {base}/api/v1/orders/{{number}}/sourcing", ""]
+    print("\n".join(lines), flush=True)
 
 
 def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> None:
@@ -224,7 +318,7 @@ def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> Non
         " POST /api/v1/waves/{number}/release, then /api/v1/picking/next",
         "  check      .venv/bin/aisleway edge check --db " + str(settings.db_path),
         "",
-        "  Ctrl-C stops the server.",
+        "  Ctrl-C stops the servers.",
         "",
     ]
     print("\n".join(lines), flush=True)

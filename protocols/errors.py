@@ -227,6 +227,10 @@ class ErrorCode(StrEnum):
     SITE_UNREACHABLE = "SITE_UNREACHABLE"
     SITE_REFUSED = "SITE_REFUSED"
     ORDER_NOT_RELEASABLE = "ORDER_NOT_RELEASABLE"
+    # OMS returns (RMAs)
+    RETURN_NOT_SHIPPED = "RETURN_NOT_SHIPPED"
+    RETURN_QTY_EXCEEDED = "RETURN_QTY_EXCEEDED"
+    RETURN_UNKNOWN = "RETURN_UNKNOWN"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -814,6 +818,15 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ErrorCode.ORDER_NOT_RELEASABLE: ErrorDef(
         409, "Nothing of this order is reserved and waiting for release to a site."
     ),
+    ErrorCode.RETURN_NOT_SHIPPED: ErrorDef(
+        409, "Nothing of this order has shipped yet, so nothing can be returned."
+    ),
+    ErrorCode.RETURN_QTY_EXCEEDED: ErrorDef(
+        422,
+        "More units of an item are to be returned than one shipment of this order holds (less "
+        "what earlier returns already cover); details list what can be returned.",
+    ),
+    ErrorCode.RETURN_UNKNOWN: ErrorDef(404, "That return (RMA) is not known here."),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }
 

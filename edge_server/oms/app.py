@@ -16,6 +16,7 @@ from edge_server.oms.api import health
 from edge_server.oms.api import inventory as inventory_api
 from edge_server.oms.api import notifications as notifications_api
 from edge_server.oms.api import orders as orders_api
+from edge_server.oms.api import returns as returns_api
 from edge_server.oms.api import site_events as site_events_api
 from edge_server.oms.api import sites as sites_api
 from edge_server.oms.api import sourcing as sourcing_api
@@ -37,6 +38,7 @@ OMS_ROUTERS: list[ModuleType] = [
     site_events_api,
     channels_api,
     sourcing_api,
+    returns_api,
 ]
 
 

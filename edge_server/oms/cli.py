@@ -131,6 +131,65 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site_keys(pairs: list[str]) -> dict[str, str] | str:
+    """`--key SITE=ak_…` pairs as {site: key}, or the text of what is wrong."""
+    keys: dict[str, str] = {}
+    for pair in pairs:
+        code, sep, key = pair.partition("=")
+        if not sep or not re.fullmatch(SITE_CODE_PATTERN, code) or not key.strip():
+            return f"--key {pair!r} is not SITE=KEY (e.g. --key CHI=ak_…)"
+        keys[code] = key.strip()
+    return keys
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from edge_server.oms.discovery import ALL_INTERFACES, discover_sites
+
+    keys = _site_keys(args.key or [])
+    if isinstance(keys, str):
+        return _refuse(keys)
+    if keys and not args.add:
+        return _refuse("--key is for --add: give --add to add the sites found")
+    settings = _settings(args)
+    found = discover_sites(args.timeout, interfaces=args.interface or ALL_INTERFACES)
+    if not found:
+        print(f"no Aisleway edge servers answered within {args.timeout:g} s")
+        return 1
+    services = open_oms_services(settings) if args.add else None
+    try:
+        for server in found:
+            note = ""
+            if services is not None:
+                note = _add_found(services, server.site, server.url, keys.get(server.site))
+            print(f"{server.site:<8} {server.url:<28} {server.label}{note}")
+    finally:
+        if services is not None:
+            services.db.close()
+    missing = sorted(set(keys) - {s.site for s in found})
+    if missing:
+        print(f"not found: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_found(services: OmsServices, code: str, url: str, key: str | None) -> str:
+    """Add or update a discovered site; returns the note printed after it."""
+    known = sites.get_site(services.db, code)
+    if key is None and known is None:
+        return "  (not added: give --key " + code + "=<its API key>)"
+    name = known.name if known is not None else code
+    try:
+        base_url = sites.check_site_url(url, allow_private=services.settings.webhook_allow_private)
+        with services.db.write() as w:
+            outcome = sites.put_site(
+                w, code, sites.SiteIn(name=name, base_url=base_url, api_key=key), base_url=base_url
+            )
+    except AislewayError as exc:
+        reason = exc.details.get("reason") or ""
+        return f"  (not added: {exc.text} {reason})".rstrip()
+    return f"  (site {outcome})"
+
+
 class _OmsUvicorn(uvicorn.Server):
     """uvicorn's server, plus a "listening" line with the port actually bound."""
 
@@ -228,6 +287,22 @@ def add_oms_commands(top: Any) -> None:
     p.add_argument("--api-key", help="API key for the site's integration API (new site: needed)")
     p.add_argument("--webhook-secret", help="secret of the OMS's webhook subscription (whsec_…)")
     p.add_argument("--name", help="display name (default: the code)")
+
+    p = add("discover", cmd_discover, "find sites' edge servers on the LAN (zeroconf)")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to listen (default 3)")
+    p.add_argument(
+        "--interface",
+        action="append",
+        metavar="ADDRESS",
+        help="browse on this interface address only (repeatable; default: all)",
+    )
+    p.add_argument("--add", action="store_true", help="add (or update the URL of) the sites found")
+    p.add_argument(
+        "--key",
+        action="append",
+        metavar="SITE=KEY",
+        help="with --add: the API key of a new site, e.g. CHI=ak_… (repeatable)",
+    )
 
     p = add("subscribe", cmd_subscribe, "subscribe the OMS to a site's events (stores the secret)")
     p.add_argument("code", help="a site added with add-site: CHI")

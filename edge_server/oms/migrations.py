@@ -570,3 +570,61 @@ def m050_site_integration(db: SUDatabase) -> None:
 
 
 # -- end m050..m059 ---------------------------------------------------------------------------
+# -- m060..m069: returns ----------------------------------------------------------------------
+@oms_migrations()
+def m060_returns(db: SUDatabase) -> None:
+    run_script(
+        db,
+        """
+        -- What each fulfillment order shipped, per order line (from `shipment.created`'s
+        -- `lines`): what a customer may return.
+        CREATE TABLE shipped_lines (
+            fulfillment_id INTEGER NOT NULL REFERENCES fulfillments(id),
+            line_no INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL CHECK (qty >= 0),
+            PRIMARY KEY (fulfillment_id, line_no)
+        ) WITHOUT ROWID;
+        -- One RMA per return of one fulfillment order (docs/oms-returns.md). `site_state`:
+        -- whether the site has been told to expect it (`PUT /returns/{number}`), retried
+        -- like a release while `pending`.
+        CREATE TABLE returns (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            order_id INTEGER NOT NULL REFERENCES orders(id),
+            fulfillment_id INTEGER NOT NULL REFERENCES fulfillments(id),
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'receiving', 'closed', 'cancelled')),
+            site_state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (site_state IN ('pending', 'sent', 'refused')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            label_carrier TEXT NOT NULL,
+            label_tracking TEXT NOT NULL UNIQUE,
+            currency TEXT NOT NULL,
+            refund_amount TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at TEXT
+        );
+        CREATE INDEX idx_returns_order ON returns(order_id);
+        CREATE INDEX idx_returns_due ON returns(site_state, next_attempt_at);
+        CREATE TABLE return_lines (
+            return_id INTEGER NOT NULL REFERENCES returns(id),
+            line_no INTEGER NOT NULL,
+            order_line_no INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL CHECK (qty > 0),
+            reason TEXT NOT NULL
+                CHECK (reason IN ('damaged', 'wrong_item', 'not_wanted', 'defective')),
+            unit_price TEXT NOT NULL,
+            qty_received INTEGER NOT NULL DEFAULT 0,
+            qty_sellable INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (return_id, line_no)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+# -- end m060..m069 ---------------------------------------------------------------------------

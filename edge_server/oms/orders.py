@@ -278,6 +278,10 @@ def put_order(
         order = _header(w, number)
         assert order is not None
         record(w, order, "received", _summary(w, oid))
+        # Imported here: customer_emails reads orders' tables only. Queues the confirmation.
+        from edge_server.oms.customer_emails import email_order_confirmation
+
+        email_order_confirmation(w, order)
         reserve(w, number, chooser)
         return "created", number
 

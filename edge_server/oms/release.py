@@ -425,6 +425,10 @@ class SiteLoop(BackgroundLoop):
                 except AislewayError as exc:
                     log.info("auto-release of %s refused: %s", number, exc.code.value)
         sent = send_due(oms)
+        # Imported here: returns imports site_events, as this module does. Pending RMAs.
+        from edge_server.oms.returns import send_due_returns
+
+        returns_sent = send_due_returns(oms)
         reconciled: dict[str, Any] = {}
         interval = oms.settings.site_reconcile_seconds
         if reconcile or (interval > 0 and time.monotonic() >= self._next_reconcile):
@@ -438,7 +442,12 @@ class SiteLoop(BackgroundLoop):
                     reconciled[row["code"]] = {"error": exc.code.value}
             with oms.db.write() as w:
                 prune_seen(w)
-        return {"released": released, "sent": sent, "reconciled": reconciled}
+        return {
+            "released": released,
+            "sent": sent,
+            "reconciled": reconciled,
+            **({"returns_sent": returns_sent} if returns_sent else {}),
+        }
 
     def tick(self) -> float | None:
         self.run_once()

@@ -143,6 +143,10 @@ class SiteClient:
         """Allocate the FO's open lines (`POST /fulfillment-orders/{number}/allocate`)."""
         return self._call("POST", f"/fulfillment-orders/{number}/allocate", key=key)
 
+    def put_return(self, rma: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """Tell the site to expect return `rma` (`PUT /returns/{rma}`, docs/returns.md)."""
+        return self._call("PUT", f"/returns/{rma}", key=key, json=body)
+
     def fulfillment_order(self, number: str) -> dict[str, Any]:
         return self._call("GET", f"/fulfillment-orders/{number}")
 

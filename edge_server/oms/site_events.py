@@ -174,6 +174,11 @@ def take_event(
         changes = _carrier_service_event(w, site, data)
     elif map_row(kind, data.get("status")) is not None:
         changes = _fo_event(w, site, kind, data, at)
+        if kind.startswith("return."):
+            # Imported here: returns imports this module. RMA progress, e-mails, refund.
+            from edge_server.oms.returns import on_return_event
+
+            changes += on_return_event(w, site, webhook_id, kind, data, at)
     else:
         changes = []
     outcome = "applied" if changes else "ignored"
@@ -342,6 +347,10 @@ def _fo_event(
                     **({"tracking": detail["tracking"]} if "tracking" in detail else {}),
                 },
             )
+        if kind == "shipment.created" and move.reason != "stale":
+            from edge_server.oms.returns import on_shipment
+
+            on_shipment(w, fo, data)
         changes.append(
             {
                 "fulfillment_order": number,
