@@ -26,6 +26,7 @@ __all__ = [
     "PurchaseOrderIn",
     "Uom",
     "normalise_sscc",
+    "unique_line_numbers",
 ]
 
 MAX_QTY = 10_000_000
@@ -83,7 +84,9 @@ class PoLineIn(_Doc):
         return list(dict.fromkeys(lots))
 
 
-def _unique_line_numbers(line_nos: list[int]) -> None:
+def unique_line_numbers(line_nos: list[int]) -> None:
+    """Refuse a document whose lines repeat a line number (the shared rule of POs, ASNs,
+    fulfillment orders and channel orders)."""
     seen: set[int] = set()
     for n in line_nos:
         if n in seen:
@@ -106,7 +109,7 @@ class PurchaseOrderIn(_Doc):
 
     @model_validator(mode="after")
     def _lines_unique(self) -> PurchaseOrderIn:
-        _unique_line_numbers([line.line_no for line in self.lines])
+        unique_line_numbers([line.line_no for line in self.lines])
         return self
 
 
@@ -140,7 +143,7 @@ class AsnIn(_Doc):
 
     @model_validator(mode="after")
     def _check(self) -> AsnIn:
-        _unique_line_numbers([line.line_no for line in self.lines])
+        unique_line_numbers([line.line_no for line in self.lines])
         if self.po_number is None and any(line.po_line_no for line in self.lines):
             raise PydanticCustomError(
                 "po_number_missing", "lines name a po_line_no but the ASN names no po_number."

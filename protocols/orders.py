@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from protocols.inbound import MAX_LINES, MAX_QTY
+from protocols.inbound import MAX_LINES, MAX_QTY, unique_line_numbers
 from protocols.outbound import ShipTo
 
 __all__ = [
@@ -105,15 +105,7 @@ class OrderIn(_Doc):
 
     @model_validator(mode="after")
     def _lines_unique(self) -> OrderIn:
-        seen: set[int] = set()
-        for line in self.lines:
-            if line.line_no in seen:
-                raise PydanticCustomError(
-                    "line_no_duplicate",
-                    "line_no {line_no} appears twice.",
-                    {"line_no": line.line_no},
-                )
-            seen.add(line.line_no)
+        unique_line_numbers([line.line_no for line in self.lines])
         return self
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from protocols.inbound import DOC_NUMBER_PATTERN, MAX_LINES, MAX_QTY
+from protocols.inbound import DOC_NUMBER_PATTERN, MAX_LINES, MAX_QTY, unique_line_numbers
 
 __all__ = [
     "DOC_NUMBER_PATTERN",
@@ -77,13 +77,5 @@ class FulfillmentOrderIn(_Doc):
 
     @model_validator(mode="after")
     def _lines_unique(self) -> FulfillmentOrderIn:
-        seen: set[int] = set()
-        for line in self.lines:
-            if line.line_no in seen:
-                raise PydanticCustomError(
-                    "line_no_duplicate",
-                    "line_no {line_no} appears twice.",
-                    {"line_no": line.line_no},
-                )
-            seen.add(line.line_no)
+        unique_line_numbers([line.line_no for line in self.lines])
         return self

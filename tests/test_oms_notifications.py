@@ -25,14 +25,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from test_oms_foundation import oms_settings
+from webhook_receiver import free_port, wait_until
 
 from edge_server.oms.app import create_oms_app
 from edge_server.oms.mailer import Mailer
 from edge_server.oms.notifications import EMAIL_KINDS, notify, queue_email, render_email
 from edge_server.oms.services import OmsServices, open_oms_services
-from tests.conftest import assert_response
-from tests.test_oms_foundation import oms_settings
-from tests.webhook_receiver import free_port, wait_until
+
+from conftest import assert_response
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 and change the address before release (rules in oms/orders.py; docs/oms-orders.md)."""
 
 # No `from __future__ import annotations`: FastAPI must see the real objects (see oms/deps.py).
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
@@ -23,6 +23,7 @@ from protocols.orders import (
     OrderIn,
     ShipTo,
 )
+from protocols.status import OmsStatus
 
 router = APIRouter(tags=["orders"])
 
@@ -41,24 +42,7 @@ ChannelParam = Annotated[
         description="The channel (admin keys; a channel key's channel is its own).",
     ),
 ]
-OrderStatus = Literal[
-    "received",
-    "backordered",
-    "partially_reserved",
-    "reserved",
-    "released",
-    "short_at_site",
-    "allocated",
-    "wave_planned",
-    "picking",
-    "packed",
-    "partially_shipped",
-    "shipped",
-    "delivered",
-    "return_received",
-    "returned",
-    "cancelled",
-]
+OrderStatus = OmsStatus  # the one status list (protocols/status.py)
 
 
 def _own_channel(src: Source, caller: OmsCaller, named: str | None) -> str | None:
