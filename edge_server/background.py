@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 __all__ = ["BackgroundLoop"]
@@ -13,7 +14,7 @@ __all__ = ["BackgroundLoop"]
 log = logging.getLogger(__name__)
 
 
-class BackgroundLoop:
+class BackgroundLoop(ABC):
     """Subclasses name their thread and implement `tick()`; a pass that raises is logged and
     the loop goes on."""
 
@@ -26,9 +27,9 @@ class BackgroundLoop:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def tick(self) -> float | None:
         """One pass; returns the seconds until work is next due (None: poll as usual)."""
-        raise NotImplementedError
 
     def wake(self) -> None:
         """Run the next pass now (e.g. after a commit that queued work)."""

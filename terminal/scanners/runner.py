@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import StrEnum
 
@@ -31,7 +32,7 @@ class DriverStatus(StrEnum):
 StatusHandler = Callable[[DriverStatus], None]
 
 
-class ThreadedDriver:
+class ThreadedDriver(ABC):
     """Base of the serial, evdev and simulated drivers."""
 
     name: str
@@ -79,11 +80,11 @@ class ThreadedDriver:
         return self.connected.wait(timeout)
 
     # -- for subclasses ------------------------------------------------------------------
+    @abstractmethod
     def _session(self) -> None:
         """Open the device, read until it fails or `_stopping` is set, close it."""
-        raise NotImplementedError
 
-    def _wake(self) -> None:
+    def _wake(self) -> None:  # noqa: B027 - optional hook: by default reads time out
         """Unblock a read in progress so `stop()` is prompt (default: reads time out)."""
 
     def _emit(self, scan: DecodedScan | None) -> None:
