@@ -87,25 +87,28 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, ErrorCode.INTERNAL)
 
 
+@asynccontextmanager
+async def run_loops(app: FastAPI) -> AsyncIterator[None]:
+    """The app's lifespan: start what `app.state.on_start` lists (background loops), stop
+    `app.state.on_stop` in reverse order on the way out. Shared by the edge and the OMS."""
+    for start in app.state.on_start:
+        start()
+    try:
+        yield
+    finally:
+        for stop in reversed(app.state.on_stop):
+            stop()
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or Settings()
     services = services or open_services(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for start in app.state.on_start:
-            start()
-        try:
-            yield
-        finally:
-            for stop in reversed(app.state.on_stop):
-                stop()
 
     app = FastAPI(
         title="Aisleway edge server",
         version=PROTOCOL_VERSION,
         description=f"Warehouse site {settings.site}. All API routes live under {API_BASE_PATH}.",
-        lifespan=lifespan,
+        lifespan=run_loops,
     )
     app.state.services = services
     app.state.on_start = []

@@ -3,13 +3,11 @@ or mounted at /oms inside a one-site edge server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from types import ModuleType
 
 from fastapi import FastAPI
 
-from edge_server.app import install_error_handlers
+from edge_server.app import install_error_handlers, run_loops
 from edge_server.integration.webhooks import WebhookRelay
 from edge_server.oms.api import channels as channels_api
 from edge_server.oms.api import health
@@ -48,21 +46,11 @@ def create_oms_app(
     settings = settings or OmsSettings()
     services = services or open_oms_services(settings)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for start in app.state.on_start:
-            start()
-        try:
-            yield
-        finally:
-            for stop in reversed(app.state.on_stop):
-                stop()
-
     app = FastAPI(
         title="Aisleway OMS",
         version=PROTOCOL_VERSION,
         description=f"Order management over the sites' edge servers. API under {API_BASE_PATH}.",
-        lifespan=lifespan,
+        lifespan=run_loops,
     )
     app.state.oms = services
     app.state.on_start = []
