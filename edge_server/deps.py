@@ -18,6 +18,8 @@ from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.integration.idempotency import run_idempotent
 from edge_server.services import Services
+from edge_server.timeutil import iso, parse_iso, utcnow
+from edge_server.wms.ledger import Actor
 from protocols.errors import ErrorCode
 
 
@@ -45,6 +47,12 @@ class Principal:
     user_id: int | None = None
     device_id: int | None = None
     api_key_id: int | None = None
+    scanned_at: str | None = None  # the handheld's scan time (`X-Scanned-At`), UTC ISO 8601
+
+    @property
+    def actor(self) -> Actor:
+        """The ledger's and labor's view of the caller."""
+        return Actor(user_id=self.user_id, device_id=self.device_id, scanned_at=self.scanned_at)
 
     @property
     def id(self) -> str:
@@ -63,10 +71,31 @@ def _bearer(authorization: str | None) -> str | None:
     return value.strip()
 
 
+def scan_time(header: str | None) -> str | None:
+    """`X-Scanned-At`: when the handheld scanned what it sends (it may be replaying a queue
+    filled in a Wi-Fi dead zone). Must be ISO 8601 with a time zone; a clock running ahead is
+    clamped to the server's time."""
+    if header is None or not header.strip():
+        return None
+    try:
+        when = parse_iso(header.strip())
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise AislewayError(
+            ErrorCode.VALIDATION_FAILED,
+            text="X-Scanned-At must be an ISO 8601 time with a time zone.",
+            details={"header": "X-Scanned-At", "value": header[:64]},
+        )
+    now = utcnow()
+    return iso(min(when.astimezone(now.tzinfo), now))
+
+
 def get_principal(
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
     x_device_token: Annotated[str | None, Header()] = None,
+    x_scanned_at: Annotated[str | None, Header()] = None,
 ) -> Principal:
     token = _bearer(authorization)
     if token is None:
@@ -74,6 +103,7 @@ def get_principal(
     if token.startswith(API_KEY_PREFIX + "_"):
         key = services.api_keys.identify(token)
         return Principal(kind="api_key", role=key.role, api_key_id=key.id)
+    scanned_at = scan_time(x_scanned_at)
     if not token.startswith(TOKEN_PREFIX + "."):
         raise AislewayError(ErrorCode.TOKEN_INVALID)
     claims = services.tokens.verify(token)
@@ -88,7 +118,13 @@ def get_principal(
             raise AislewayError(ErrorCode.DEVICE_UNKNOWN)
     elif user.role in HANDHELD_ROLES:
         raise AislewayError(ErrorCode.DEVICE_REQUIRED)
-    return Principal(kind="user", role=user.role, user_id=user.id, device_id=claims.device_id)
+    return Principal(
+        kind="user",
+        role=user.role,
+        user_id=user.id,
+        device_id=claims.device_id,
+        scanned_at=scanned_at,
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         ),
     )
     relay_enabled: bool = Field(default=True, description="Run the webhook relay in the server.")
+    labor_idle_gap_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A gap between two scans of one task longer than this counts as idle time, "
+        "not travel or handling; see docs/labor.md.",
+    )
     oms_embedded: bool = Field(
         default=False,
         description="Run the OMS module inside this edge server's process (a one-site "

@@ -68,6 +68,19 @@ POLICY: dict[str, frozenset[str]] = {
     "labels.print": frozenset({"receiver", "packer"}) | MANAGERS,
     "labels.preview": FLOOR | MANAGERS,
     "printers.manage": MANAGERS,
+    # cycle counting: anyone on the floor counts what they are asked to (a picker confirms a
+    # bin a pick left nearly empty); supervisors plan counts and approve big adjustments
+    "counting.read": FLOOR | MANAGERS,
+    "counting.work": FLOOR | MANAGERS,
+    "counting.manage": MANAGERS,
+    "counting.approve": MANAGERS,
+    # labor figures and standards
+    "labor.read": MANAGERS,
+    "labor.manage": MANAGERS,
+    # the supervisors' web page, handing tasks to another worker, the operations report
+    "dashboard.read": MANAGERS,
+    "tasks.assign": MANAGERS,
+    "reports.read": MANAGERS | {"integration"},
 }
 
 

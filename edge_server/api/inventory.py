@@ -36,7 +36,7 @@ Command = Callable[[SUDatabase, str, Any, Actor], dict[str, Any]]
 
 
 def _apply(m: Mutation, site: str, cmd: BaseModel, run: Command, status: int = 201) -> JSONResponse:
-    actor = Actor(user_id=m.principal.user_id, device_id=m.principal.device_id)
+    actor = m.principal.actor
 
     def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
         return status, ok(run(w, site, cmd, actor))

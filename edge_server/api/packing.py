@@ -16,7 +16,6 @@ from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, Serv
 from edge_server.errors import AislewayError
 from edge_server.scenarios.packing import PackingScenario, record_refused_scan
 from edge_server.services import Services
-from edge_server.wms.ledger import Actor
 from edge_server.wms.outbound import packing as pk
 from edge_server.wms.outbound import shipping
 from edge_server.wms.purchase_orders import site_id
@@ -41,7 +40,13 @@ CartonCode = Annotated[str, Path(pattern=CARTON_TYPE_PATTERN, description="Carto
 
 
 def _scenario(s: Services, who: Principal) -> PackingScenario:
-    return PackingScenario(s.settings, user_id=who.user_id, device_id=who.device_id, role=who.role)
+    return PackingScenario(
+        s.settings,
+        user_id=who.user_id,
+        device_id=who.device_id,
+        role=who.role,
+        scanned_at=who.scanned_at,
+    )
 
 
 def _run(
@@ -143,7 +148,7 @@ def confirm_shipment(
 ) -> JSONResponse:
     """Ship a packed order: its cartons' stock leaves the books, `shipment.created` goes out."""
     who = m.principal
-    actor = Actor(user_id=who.user_id, device_id=who.device_id)
+    actor = who.actor
 
     def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
         view = shipping.confirm_shipment(w, s.settings.site, number, actor=actor, note=body.note)

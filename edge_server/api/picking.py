@@ -32,7 +32,13 @@ TaskStatus = Literal["open", "in_progress", "done", "cancelled"]
 
 
 def _scenario(s: Services, who: Principal) -> PickingScenario:
-    return PickingScenario(s.settings, user_id=who.user_id, device_id=who.device_id, role=who.role)
+    return PickingScenario(
+        s.settings,
+        user_id=who.user_id,
+        device_id=who.device_id,
+        role=who.role,
+        scanned_at=who.scanned_at,
+    )
 
 
 def _run(

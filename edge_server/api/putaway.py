@@ -62,7 +62,7 @@ class RuleIn(_Body):
 
 
 def _actor(m: Mutation) -> Actor:
-    return Actor(user_id=m.principal.user_id, device_id=m.principal.device_id)
+    return m.principal.actor
 
 
 def _next_state(task: dict[str, Any] | None) -> str:

@@ -40,7 +40,11 @@ ScanStep = Annotated[Mutation, Depends(Mutates("receiving.scan"))]
 
 def _scenario(s: Services, who: Principal) -> ReceivingScenario:
     return ReceivingScenario(
-        s.settings, user_id=who.user_id, device_id=who.device_id, role=who.role
+        s.settings,
+        user_id=who.user_id,
+        device_id=who.device_id,
+        role=who.role,
+        scanned_at=who.scanned_at,
     )
 
 

@@ -111,7 +111,13 @@ def cancel_return(rma: Rma, s: ServicesDep, m: Manager) -> JSONResponse:
 
 # -- the returns scenario (handheld) ------------------------------------------------------------
 def _scenario(s: Services, who: Principal) -> ReturnsScenario:
-    return ReturnsScenario(s.settings, user_id=who.user_id, device_id=who.device_id, role=who.role)
+    return ReturnsScenario(
+        s.settings,
+        user_id=who.user_id,
+        device_id=who.device_id,
+        role=who.role,
+        scanned_at=who.scanned_at,
+    )
 
 
 def _run(

@@ -1127,3 +1127,60 @@ def m085_returns(db: SUDatabase) -> None:
 
 
 # -- end m085..m089 ---------------------------------------------------------------------------
+# -- m090..m094: cycle counting ---------------------------------------------------------------
+# -- end m090..m094 ---------------------------------------------------------------------------
+# -- m095..m099: labor tracking ---------------------------------------------------------------
+
+
+@migrations()
+def m095_labor(db: SUDatabase) -> None:
+    run_script(
+        db,
+        """
+        -- One row per worker per task they worked on (a pick task, a PO being received, a
+        -- count, a packing order, ...): who, on which handheld, when it started and ended,
+        -- what was done, and the time between scans split into travel, handling and idle.
+        CREATE TABLE labor_tasks (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            task_type TEXT NOT NULL CHECK (task_type IN
+                ('receive', 'putaway', 'replenish', 'pick', 'pack', 'count', 'return')),
+            task_ref TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            device_id INTEGER REFERENCES devices(id),
+            started_at TEXT NOT NULL,
+            last_scan_at TEXT NOT NULL,
+            ended_at TEXT,
+            scans INTEGER NOT NULL DEFAULT 0 CHECK (scans >= 0),
+            units INTEGER NOT NULL DEFAULT 0 CHECK (units >= 0),
+            lines INTEGER NOT NULL DEFAULT 0 CHECK (lines >= 0),
+            travel_seconds REAL NOT NULL DEFAULT 0 CHECK (travel_seconds >= 0),
+            handling_seconds REAL NOT NULL DEFAULT 0 CHECK (handling_seconds >= 0),
+            idle_seconds REAL NOT NULL DEFAULT 0 CHECK (idle_seconds >= 0)
+        );
+        CREATE UNIQUE INDEX idx_labor_tasks_open
+            ON labor_tasks(task_type, task_ref, user_id) WHERE ended_at IS NULL;
+        CREATE INDEX idx_labor_tasks_user ON labor_tasks(user_id, started_at);
+        CREATE INDEX idx_labor_tasks_started ON labor_tasks(site_id, started_at);
+        -- Every scan that did work, in the order the handheld scanned them. `gap_seconds` is
+        -- the time since the worker's previous scan on this task; `gap_kind` says what it was.
+        CREATE TABLE labor_scans (
+            id INTEGER PRIMARY KEY,
+            labor_task_id INTEGER NOT NULL REFERENCES labor_tasks(id),
+            ts TEXT NOT NULL,
+            step TEXT NOT NULL CHECK (step IN ('arrive', 'handle')),
+            units INTEGER NOT NULL DEFAULT 0 CHECK (units >= 0),
+            lines INTEGER NOT NULL DEFAULT 0 CHECK (lines >= 0),
+            gap_seconds REAL NOT NULL DEFAULT 0 CHECK (gap_seconds >= 0),
+            gap_kind TEXT NOT NULL CHECK (gap_kind IN ('start', 'travel', 'handling', 'idle'))
+        );
+        CREATE INDEX idx_labor_scans_task ON labor_scans(labor_task_id, ts);
+        """,
+    )
+
+
+# -- end m095..m099 ---------------------------------------------------------------------------
+# -- m100..m104: supervisors' web page --------------------------------------------------------
+# -- end m100..m104 ---------------------------------------------------------------------------
+# -- m105..m109: operations report and task assignment ----------------------------------------
+# -- end m105..m109 ---------------------------------------------------------------------------

@@ -71,14 +71,20 @@ class ScenarioService:
     final: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
-        self, settings: Settings, *, user_id: int | None, device_id: int | None, role: str
+        self,
+        settings: Settings,
+        *,
+        user_id: int | None,
+        device_id: int | None,
+        role: str,
+        scanned_at: str | None = None,
     ) -> None:
         self.settings = settings
         self.site = settings.site
         self.user_id = user_id
         self.device_id = device_id
         self.role = role
-        self.actor = Actor(user_id=user_id, device_id=device_id)
+        self.actor = Actor(user_id=user_id, device_id=device_id, scanned_at=scanned_at)
 
     @classmethod
     def endpoints(cls) -> dict[str, Endpoint]:

@@ -35,10 +35,15 @@ class StockKey:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who made a movement (for audit and labor)."""
+    """Who made a movement (for audit and labor), and when the handheld scanned it.
+
+    `scanned_at` (ISO 8601 UTC) is the handheld's own scan time from `X-Scanned-At`: a scan
+    queued in a Wi-Fi dead zone and replayed later is timed when it happened (labor uses it;
+    the ledger's movement time stays the server's commit time)."""
 
     user_id: int | None = None
     device_id: int | None = None
+    scanned_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

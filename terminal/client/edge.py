@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -205,17 +206,19 @@ class EdgeClient:
         idempotency_key: str,
         *,
         token: str | None = None,
+        scanned_at: datetime | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Like `send`, also returning the HTTP status (the queue stores it)."""
+        """Like `send`, also returning the HTTP status (the queue stores it). `scanned_at`
+        goes along as `X-Scanned-At`, so labor is timed when the scan happened even when the
+        command is replayed after a dead zone."""
         if not idempotency_key:
             raise ValueError("an idempotency key is required")
-        return self._call(
-            method.upper(),
-            path,
-            json=body,
-            token=token,
-            extra_headers={"Idempotency-Key": idempotency_key},
-        )
+        headers = {"Idempotency-Key": idempotency_key}
+        if scanned_at is not None:
+            if scanned_at.tzinfo is None:
+                raise ValueError("scanned_at must carry a time zone")
+            headers["X-Scanned-At"] = scanned_at.isoformat()
+        return self._call(method.upper(), path, json=body, token=token, extra_headers=headers)
 
     def close(self) -> None:
         self._http.close()

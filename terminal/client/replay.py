@@ -276,7 +276,12 @@ class Replayer:
             return True
         try:
             status, envelope = self.client.exchange(
-                command.method, command.path, body, command.key, token=token
+                command.method,
+                command.path,
+                body,
+                command.key,
+                token=token,
+                scanned_at=command.scanned_at,
             )
         except Offline as exc:
             self.queue.note_attempt(command.seq, str(exc))
