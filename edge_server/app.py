@@ -16,28 +16,34 @@ from edge_server.api import (
     admin,
     auth,
     carriers,
+    counting,
     health,
     inbound,
     inventory,
     items,
     labels,
+    labor,
     layout,
     outbound,
     packing,
     picking,
     putaway,
     receiving,
+    reports,
     returns,
     scans,
+    tasks,
     terminal_reports,
     waves,
     webhooks,
 )
+from edge_server.dashboard.routes import install as install_dashboard
 from edge_server.errors import AislewayError
 from edge_server.integration.webhooks import WebhookRelay
 from edge_server.labels import PrintSpooler
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
+from edge_server.wms.counting.schedule_loop import CountScheduler
 from edge_server.wms.outbound.wave_release import WaveReleaser
 from protocols.barcodes import BarcodeError
 from protocols.envelope import error_envelope
@@ -134,6 +140,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         picking,
         terminal_reports,
         returns,
+        labor,
+        counting,
+        reports,
+        tasks,
     )
     for module in routers:
         app.include_router(module.router, prefix=API_BASE_PATH)
@@ -154,8 +164,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.wave_releaser = releaser
         app.state.on_start.append(releaser.start)
         app.state.on_stop.append(releaser.close)
+    # Cycle counting: the ABC schedule makes due count tasks when enabled.
+    if settings.count_schedule_enabled:
+        counter = CountScheduler(services.db, settings)
+        app.state.count_scheduler = counter
+        app.state.on_start.append(counter.start)
+        app.state.on_stop.append(counter.close)
     if settings.oms_embedded:
         _mount_oms(app)
+    # The supervisors' web page at /dashboard/ and its summary/stream API (docs/dashboard.md).
+    install_dashboard(app)
     return app
 
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +274,53 @@ def cmd_edge_load_carriers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_edge_report_operations(args: argparse.Namespace) -> int:
+    import csv
+
+    from edge_server.wms.reports import operations
+
+    services = _services(args)
+    try:
+        when = operations.period(services.settings, args.since, args.until)
+        report = operations.operations_report(services.db, services.settings, when)
+    finally:
+        services.db.close()
+    if args.csv:
+        csv.writer(sys.stdout, lineterminator="\n").writerows(operations.csv_rows(report))
+        return 0
+    if args.json:
+        _print_json(report)
+        return 0
+    rows = operations.csv_rows(report)
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    print(f"operations report, site {report['site']}, {report['since']} to {report['until']}")
+    for row in rows:
+        print("  ".join(str(v).rjust(n) for v, n in zip(row, widths, strict=True)))
+    hand = report["handoffs"]
+    if hand["typical_flow"]:
+        flow = " -> ".join(
+            f"{'+'.join(p['steps'])} ({p['party']})" for p in hand["typical_flow"]["parties"]
+        )
+        print(f"typical flow ({hand['typical_flow']['orders']} orders): {flow}")
+    pay = report["payback"]
+    print(
+        f"savings per month: errors {pay['error_savings_per_month']}, labor "
+        f"{pay['labor_savings_per_month']}, net {pay['net_savings_per_month']}"
+    )
+    if pay["months_to_payback"] is None:
+        print(f"payback: none. {pay['why_no_payback']}")
+    else:
+        print(f"payback: {pay['months_to_payback']} months")
+    return 0
+
+
 def _add_db_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="site SQLite file (default: AISLEWAY_DB_PATH or var/aisleway.db)")
     p.add_argument("--site", help="site code (default: AISLEWAY_SITE or CHI)")
@@ -346,6 +394,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("show-layout", cmd_edge_show_layout, "print the site's loaded layout")
     p.add_argument("--json", action="store_true", help="print the layout file as loaded")
+
+    report = cmds.add_parser("report", help="reports on the site's work")
+    report_cmds = report.add_subparsers(dest="report", required=True, metavar="REPORT")
+    p = report_cmds.add_parser(
+        "operations",
+        help="orders, SKUs, handoffs, error rate, labor hours and payback per site day",
+        description="The operations report (docs/reports.md); default: the last 7 site days.",
+    )
+    _add_db_options(p)
+    p.set_defaults(handler=cmd_edge_report_operations)
+    p.add_argument("--since", type=_day, help="first site day, YYYY-MM-DD")
+    p.add_argument("--until", type=_day, help="last site day (included), YYYY-MM-DD")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", action="store_true", help="print the days as CSV")
+    out.add_argument("--json", action="store_true", help="print the whole report as JSON")
 
     demo = top.add_parser("demo", help="create a demo site and run it on 127.0.0.1:8000")
     demo.add_argument("--dir", default="var/demo", help="where the demo database lives")

@@ -79,8 +79,10 @@ USERS = [  # badge, PIN, role, name
     ("ADMIN01", "1111", "admin", "Avery Admin"),
     ("SUP01", "2222", "supervisor", "Sam Supervisor"),
     ("PICK01", "1234", "picker", "Pat Picker"),
+    ("PICK02", "1234", "picker", "Jordan Picker"),
     ("REC01", "1234", "receiver", "Riley Receiver"),
     ("CNT01", "1234", "counter", "Casey Counter"),
+    ("CNT02", "1234", "counter", "Morgan Counter"),
     ("PACK01", "1234", "packer", "Parker Packer"),
 ]
 
@@ -195,6 +197,7 @@ def run_demo(directory: Path, *, port: int = 8000, reset: bool = False) -> int:
     import threading
 
     from edge_server.app import create_app
+    from edge_server.demo_floor import simulate_floor
     from edge_server.demo_oms import Network, demo_oms_settings, seed_oms, simulate_channel
     from edge_server.discovery import Advertiser
     from edge_server.logging_setup import configure_logging
@@ -242,6 +245,14 @@ def run_demo(directory: Path, *, port: int = 8000, reset: bool = False) -> int:
         if not network.wait_started() or network.stopping.is_set():
             return
         assert oms_info.admin_key is not None
+        if infos[SITE].created:  # a fresh demo: a morning's work for the supervisors' page
+            print("\nA simulated morning at CHI (handhelds over HTTP):", flush=True)
+            try:
+                simulate_floor(
+                    edges[SITE][1], edges[SITE][0].db, lambda line: print(line, flush=True)
+                )
+            except Exception as exc:  # the servers stay useful without the simulation
+                print(f"  simulated floor failed: {exc}", flush=True)
         print("\nSimulated web store orders (sourcing: GET /api/v1/orders/{n}/sourcing):")
         try:
             simulate_channel(
@@ -304,6 +315,7 @@ def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> Non
         lines.append("  reusing    the existing demo data (make demo-reset starts over)")
     lines += [
         "",
+        f"  supervise  {base}/dashboard/  the supervisors' page (SUP01, PIN 2222)",
         f"  open       {base}/docs       the API, try it in the browser",
         f"             {base}/health",
         "  log in     POST /api/v1/auth/login with a badge and PIN:",
@@ -314,8 +326,8 @@ def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> Non
     lines += [
         f"  pair       handheld pairing code {pairing_code} (POST /api/v1/devices/pair)",
         f"  receive    open purchase order PO-{DEMO_PO}: POST /api/v1/scenarios/receiving/start",
-        f"  ship       {DEMO_ORDERS} orders SO-DEMO-001.. planned into waves: GET /api/v1/waves,"
-        " POST /api/v1/waves/{number}/release, then /api/v1/picking/next",
+        f"  ship       {DEMO_ORDERS} orders SO-DEMO-001.. in waves (a fresh demo releases them and"
+        " picks some: GET /api/v1/waves, /api/v1/picking/next)",
         "  check      .venv/bin/aisleway edge check --db " + str(settings.db_path),
         "",
         "  Ctrl-C stops the servers.",

@@ -5,6 +5,7 @@ Every field is documented in docs/settings.md (a test keeps the two in step).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
         gt=0,
         description="A gap between two scans of one task longer than this counts as idle time, "
         "not travel or handling; see docs/labor.md.",
+    )
+    labor_shifts: str = Field(
+        default="early=06:00-14:00,late=14:00-22:00,night=22:00-06:00",
+        description="The site's shifts for labor rates, `name=HH:MM-HH:MM` comma-separated, in "
+        "site-local time (site_timezone); a shift may cross midnight. See docs/labor.md.",
     )
     oms_embedded: bool = Field(
         default=False,
@@ -174,6 +180,79 @@ class Settings(BaseSettings):
         description="The site's GS1 company prefix (6-12 digits) for carton SSCCs; the default "
         "is GS1's example prefix: set your own.",
     )
+    # -- cycle counting (docs/counting.md) -----------------------------------------------------
+    count_tolerance_units: int = Field(
+        default=0,
+        ge=0,
+        description="A count differing from the books by at most this many units is within "
+        "tolerance (0 = any difference needs a recount).",
+    )
+    count_tolerance_pct: float = Field(
+        default=0.0,
+        ge=0,
+        description="A count differing by at most this percent of the book quantity is within "
+        "tolerance (0 = off).",
+    )
+    count_tolerance_value: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="A difference worth more than this (units x unit cost) is beyond tolerance "
+        "whatever its quantity; unset = no value check.",
+    )
+    count_approval_value: Decimal = Field(
+        default=Decimal("250.00"),
+        ge=0,
+        description="An adjustment worth more than this waits for a supervisor's approval.",
+    )
+    count_interval_a_days: int = Field(
+        default=30, ge=1, description="Count bins of A items every this many days."
+    )
+    count_interval_b_days: int = Field(
+        default=90, ge=1, description="Count bins of B items every this many days."
+    )
+    count_interval_c_days: int = Field(
+        default=365, ge=1, description="Count bins of C items every this many days."
+    )
+    count_low_remaining_threshold: int = Field(
+        default=2,
+        ge=0,
+        description="A pick leaving this many units or fewer of the item in the bin asks the "
+        "picker to count what remains (0 = only when the bin is empty of it).",
+    )
+    count_schedule_enabled: bool = Field(
+        default=True, description="Make due scheduled count tasks in the server (a loop)."
+    )
+    count_schedule_poll_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the count schedule looks for due counts."
+    )
+    # -- operations report and payback estimate (docs/reports.md) --------------------------------
+    report_labor_cost_per_hour: Decimal = Field(
+        default=Decimal("22.00"), ge=0, description="What one labor hour costs (loaded wage)."
+    )
+    report_cost_per_error: Decimal = Field(
+        default=Decimal("45.00"),
+        ge=0,
+        description="What one wrong item shipped costs (return, reshipment, goodwill).",
+    )
+    report_system_cost: Decimal = Field(
+        default=Decimal("60000"), ge=0, description="One-off cost of the system, for payback."
+    )
+    report_monthly_running_cost: Decimal = Field(
+        default=Decimal("500.00"),
+        ge=0,
+        description="What running the system costs per month (hosting, support, licences).",
+    )
+    report_baseline_error_rate_pct: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="Wrong items per 100 shipments a site without the system would ship.",
+    )
+    report_baseline_labor_hours_factor: float = Field(
+        default=1.3,
+        gt=0,
+        description="Labor hours a site without the system would need per hour measured here.",
+    )
     log_json: bool = Field(default=True, description="Write structured (JSON) log lines.")
     log_level: str = Field(default="INFO", description="Log level.")
 
@@ -186,4 +265,12 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("labor_shifts")
+    @classmethod
+    def _valid_shifts(cls, value: str) -> str:
+        from edge_server.wms.labor.shifts import parse_shifts
+
+        parse_shifts(value)  # ValueError says what is wrong
         return value

@@ -231,6 +231,35 @@ class ErrorCode(StrEnum):
     RETURN_NOT_SHIPPED = "RETURN_NOT_SHIPPED"
     RETURN_QTY_EXCEEDED = "RETURN_QTY_EXCEEDED"
     RETURN_UNKNOWN = "RETURN_UNKNOWN"
+    # cycle counting
+    COUNT_TASK_NOT_FOUND = "COUNT_TASK_NOT_FOUND"
+    COUNT_TASK_CLOSED = "COUNT_TASK_CLOSED"
+    COUNT_TASK_NOT_YOURS = "COUNT_TASK_NOT_YOURS"
+    COUNT_RECOUNT_SAME_USER = "COUNT_RECOUNT_SAME_USER"
+    COUNT_BIN_NOT_IN_TASK = "COUNT_BIN_NOT_IN_TASK"
+    COUNT_ITEM_NOT_IN_TASK = "COUNT_ITEM_NOT_IN_TASK"
+    COUNT_LPN_NOT_IN_TASK = "COUNT_LPN_NOT_IN_TASK"
+    COUNT_SCOPE_INVALID = "COUNT_SCOPE_INVALID"
+    COUNT_NOTHING_TO_COUNT = "COUNT_NOTHING_TO_COUNT"
+    COUNT_VARIANCE_NOT_FOUND = "COUNT_VARIANCE_NOT_FOUND"
+    COUNT_VARIANCE_DECIDED = "COUNT_VARIANCE_DECIDED"
+    COUNT_VARIANCE_NOT_POSTABLE = "COUNT_VARIANCE_NOT_POSTABLE"
+    # labor tracking
+    LABOR_GROUP_BY_UNKNOWN = "LABOR_GROUP_BY_UNKNOWN"
+    LABOR_PERIOD_INVALID = "LABOR_PERIOD_INVALID"
+    LABOR_TASK_TYPE_UNKNOWN = "LABOR_TASK_TYPE_UNKNOWN"
+    LABOR_STANDARD_INVALID = "LABOR_STANDARD_INVALID"
+    LABOR_WORKER_UNKNOWN = "LABOR_WORKER_UNKNOWN"
+    # operations report and handing tasks to another worker
+    REPORT_PERIOD_INVALID = "REPORT_PERIOD_INVALID"
+    ASSIGN_KIND_UNKNOWN = "ASSIGN_KIND_UNKNOWN"
+    ASSIGN_TASK_NOT_FOUND = "ASSIGN_TASK_NOT_FOUND"
+    ASSIGN_TASK_CLOSED = "ASSIGN_TASK_CLOSED"
+    ASSIGN_TASK_NOT_RELEASED = "ASSIGN_TASK_NOT_RELEASED"
+    ASSIGN_BADGE_UNKNOWN = "ASSIGN_BADGE_UNKNOWN"
+    ASSIGN_WORKER_INACTIVE = "ASSIGN_WORKER_INACTIVE"
+    ASSIGN_ROLE_NOT_ALLOWED = "ASSIGN_ROLE_NOT_ALLOWED"
+    ASSIGN_SAME_WORKER = "ASSIGN_SAME_WORKER"
     # fallback
     INTERNAL = "INTERNAL"
 
@@ -827,6 +856,84 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
         "what earlier returns already cover); details list what can be returned.",
     ),
     ErrorCode.RETURN_UNKNOWN: ErrorDef(404, "That return (RMA) is not known here."),
+    ErrorCode.COUNT_TASK_NOT_FOUND: ErrorDef(404, "That count task does not exist."),
+    ErrorCode.COUNT_TASK_CLOSED: ErrorDef(
+        409, "This count is already finished or cancelled. Nothing was changed."
+    ),
+    ErrorCode.COUNT_TASK_NOT_YOURS: ErrorDef(
+        409,
+        "This count is not yours: claim it first, or ask a supervisor to give it to you. "
+        "Nothing was changed.",
+    ),
+    ErrorCode.COUNT_RECOUNT_SAME_USER: ErrorDef(
+        403,
+        "This is a recount of your own count: another worker must do it. Nothing was changed.",
+    ),
+    ErrorCode.COUNT_BIN_NOT_IN_TASK: ErrorDef(
+        422, "That bin is not part of this count. Count only the bins on the list."
+    ),
+    ErrorCode.COUNT_ITEM_NOT_IN_TASK: ErrorDef(
+        422, "This count is for another item. Count only the item on the task."
+    ),
+    ErrorCode.COUNT_LPN_NOT_IN_TASK: ErrorDef(
+        422, "This count is for another LPN. Count only the LPN on the task."
+    ),
+    ErrorCode.COUNT_SCOPE_INVALID: ErrorDef(
+        422,
+        "Say what to count: a bin for a bin count, a SKU for an item count, an LPN for an "
+        "LPN count.",
+    ),
+    ErrorCode.COUNT_NOTHING_TO_COUNT: ErrorDef(
+        409, "No bin holds that item or LPN on the books, so there is nothing to count."
+    ),
+    ErrorCode.COUNT_VARIANCE_NOT_FOUND: ErrorDef(404, "That count difference does not exist."),
+    ErrorCode.COUNT_VARIANCE_DECIDED: ErrorDef(
+        409, "This count difference was already decided (posted, approved or rejected)."
+    ),
+    ErrorCode.COUNT_VARIANCE_NOT_POSTABLE: ErrorDef(
+        409,
+        "This adjustment cannot be posted now: the stock is reserved for orders or is no "
+        "longer in the bin. Details say why; nothing was changed.",
+    ),
+    ErrorCode.LABOR_GROUP_BY_UNKNOWN: ErrorDef(
+        422,
+        "Labor rates can be grouped by worker, task_type, hour, shift and day only; details "
+        "name what was not understood.",
+    ),
+    ErrorCode.LABOR_PERIOD_INVALID: ErrorDef(
+        422, "The period is not valid: 'since' must be before 'until' (ISO 8601 times)."
+    ),
+    ErrorCode.LABOR_TASK_TYPE_UNKNOWN: ErrorDef(
+        404,
+        "That is not a labor task type (receive, putaway, replenish, pick, pack, count, return).",
+    ),
+    ErrorCode.LABOR_STANDARD_INVALID: ErrorDef(
+        422,
+        "A labor standard must be a positive number per hour, in units, lines or tasks. "
+        "Nothing was changed.",
+    ),
+    ErrorCode.LABOR_WORKER_UNKNOWN: ErrorDef(404, "No worker has that badge."),
+    ErrorCode.REPORT_PERIOD_INVALID: ErrorDef(
+        422, "That report period cannot be used: until must not be before since, 366 days at most."
+    ),
+    ErrorCode.ASSIGN_KIND_UNKNOWN: ErrorDef(
+        404, "Only pick, putaway and count tasks can be handed to another worker."
+    ),
+    ErrorCode.ASSIGN_TASK_NOT_FOUND: ErrorDef(404, "There is no such task at this site."),
+    ErrorCode.ASSIGN_TASK_CLOSED: ErrorDef(
+        409, "That task is already finished or cancelled, so it cannot be handed over."
+    ),
+    ErrorCode.ASSIGN_TASK_NOT_RELEASED: ErrorDef(
+        409, "That pick task's wave is not released yet. Release the wave first."
+    ),
+    ErrorCode.ASSIGN_BADGE_UNKNOWN: ErrorDef(404, "No worker has that badge."),
+    ErrorCode.ASSIGN_WORKER_INACTIVE: ErrorDef(
+        409, "That worker's badge is switched off, so they cannot be given work."
+    ),
+    ErrorCode.ASSIGN_ROLE_NOT_ALLOWED: ErrorDef(
+        422, "That worker's role cannot do this kind of task. Choose someone who can."
+    ),
+    ErrorCode.ASSIGN_SAME_WORKER: ErrorDef(409, "That worker already has this task."),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }
 

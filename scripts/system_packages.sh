@@ -3,7 +3,8 @@
 # rendered offscreen. Installs only what is missing; a machine without apt (or not root) is
 # told what to install and the tests that need it will say so.
 set -euo pipefail
-PACKAGES=(libgl1 libegl1 libgl1-mesa-dri)
+# chromium + a font: the dashboard's browser tests (Playwright drives Debian's chromium).
+PACKAGES=(libgl1 libegl1 libgl1-mesa-dri chromium fonts-dejavu-core)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

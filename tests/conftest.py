@@ -35,6 +35,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "webhook_allow_private": True,
         # Tests drive wave release themselves (tests/test_waves.py runs the loop on purpose).
         "wave_auto_release": False,
+        # ... and make scheduled count tasks themselves (tests/test_counting_schedule.py).
+        "count_schedule_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -141,7 +141,7 @@ def test_site_list_from_zeroconf_pair_login_and_menu_for_a_picker(
         assert menu.name == "menu", menu.message
         assert menu.ids.user.text == "Pat  ·  picker"
         labels = [b.text for b in reversed(menu.ids.entries.children)]
-        assert labels == ["Picking", "Replenishment"]
+        assert labels == ["Picking", "Replenishment", "Cycle counting"]
         assert all(b.height >= theme.TOUCH_DP for b in menu.ids.entries.children)
         ui.screenshot(tmp_path, "menu-picker")
 
@@ -185,6 +185,7 @@ def test_a_paired_handheld_goes_straight_to_login_and_each_role_sees_its_menu(li
             "Putaway",
             "Returns receiving",
             "Replenishment",
+            "Cycle counting",
         ]
         tap_text(again, "Log out")
         again.handle_scan(ui.scan("BADGE-S-300"))
@@ -201,11 +202,11 @@ def test_a_paired_handheld_goes_straight_to_login_and_each_role_sees_its_menu(li
         ]
         ui.screenshot(tmp_path, "menu-supervisor")
 
-        tap_text(again, "Cycle counting")  # no counting API on the edge yet: said plainly
+        tap_text(again, "Cycle counting")  # no count tasks: a bin scan is refused plainly
         ui.settle(again)
         work = again.current
         again.handle_scan(ui.scan("A01-01-1L"))
-        assert work.message == message_for(ErrorCode.TERMINAL_NOT_AVAILABLE).text
+        assert work.message == message_for(ErrorCode.COUNT_BIN_NOT_IN_TASK).text
         assert red(work)
 
 

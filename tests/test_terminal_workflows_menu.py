@@ -1,4 +1,4 @@
-"""Which workflows a role may open, and the honest "not on this server yet" one (counting)."""
+"""Which workflows a role may open (what the server's permissions let it do)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ NEEDS = {
     "picking": "picking.work",
     "replenishment": "replenishment.work",
     "packing": "packing.work",
-    "counting": None,
+    "counting": "counting.work",
     "returns": "returns.receive",
 }
 
 
 def test_each_role_sees_what_the_server_lets_it_do():
-    assert workflows_for("picker") == ("picking", "replenishment")
-    assert workflows_for("packer") == ("packing",)
+    assert workflows_for("picker") == ("picking", "replenishment", "counting")
+    assert workflows_for("packer") == ("packing", "counting")
+    assert workflows_for("counter") == ("counting",)
     assert workflows_for("receiver")[:2] == ("receiving", "putaway")
     assert set(workflows_for("supervisor")) == set(NEEDS) == set(workflows_for("admin"))
     assert workflows_for("integration") == ()
@@ -32,15 +33,16 @@ def test_each_role_sees_what_the_server_lets_it_do():
                 assert role in POLICY[NEEDS[name]], (role, name)
 
 
-@pytest.mark.parametrize("name", ["counting"])
-def test_counting_says_it_is_not_available_and_queues_nothing(live_edge, tmp_path, name):
-    hh = Handheld.open(live_edge, tmp_path, "supervisor")
+@pytest.mark.parametrize("role", ["counter", "picker", "receiver", "packer", "supervisor"])
+def test_everyone_on_the_floor_opens_counting_and_nothing_is_queued_by_opening(
+    live_edge, tmp_path, role
+):
+    hh = Handheld.open(live_edge, tmp_path, role)
     try:
-        wf = open_workflow(name, hh.work)
-        assert wf.view().state == "not_available"
-        assert "not available on this server" in wf.view().prompt
-        refused(wf.on_scan(scan("A01-01-1L")), "TERMINAL_NOT_AVAILABLE")
-        refused(wf.on_input("qty", 3), "TERMINAL_NOT_AVAILABLE")
+        wf = open_workflow("counting", hh.work)
+        assert wf.view().state == "choose_task"
+        refused(wf.on_scan(scan("A01-01-1L")), "COUNT_BIN_NOT_IN_TASK")  # no count visits it
+        refused(wf.on_input("qty", 3), "TERMINAL_WRONG_STEP")
         assert hh.conn.queue.commands() == []
     finally:
         hh.close()

@@ -11,6 +11,7 @@ from sqlite_utils import Database as SUDatabase
 
 from edge_server.api.responses import ok, reply
 from edge_server.deps import Mutates, Mutation, Principal, Requires, ServicesDep
+from edge_server.wms import labor
 from edge_server.wms.ledger import Actor
 from edge_server.wms.putaway import replenishment, tasks
 from protocols.envelope import Envelope
@@ -145,6 +146,20 @@ def _confirm(kind: str, task_id: int, body: ConfirmIn, s: Any, m: Mutation) -> J
             symbology=body.symbology,
             gs_substitute=body.gs_substitute,
         )
+        # Labor: the bin scan proves the worker got there with the stock (docs/labor.md).
+        ref = f"{kind}-{task_id}"
+        labor_type: labor.TaskType = "putaway" if kind == "putaway" else "replenish"
+        labor.record(
+            w,
+            s.settings,
+            task_type=labor_type,
+            task_ref=ref,
+            actor=_actor(m),
+            step="arrive",
+            units=int(done["task"]["qty"]),
+            lines=1,
+        )
+        labor.finish(w, task_type=labor_type, task_ref=ref, actor=_actor(m))
         return 200, ok(done)
 
     return reply(*m.run(body.model_dump(mode="json"), effect))
@@ -173,6 +188,14 @@ def bin_full(
 
     def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
         out = tasks.report_bin_full(w, site, task_id, scan=body.scan, actor=_actor(m))
+        labor.record(
+            w,
+            s.settings,
+            task_type="putaway",
+            task_ref=f"putaway-{task_id}",
+            actor=_actor(m),
+            step="arrive",
+        )
         body_ = ok(out)
         body_["next_state"] = _next_state(out["task"])
         return 200, body_

@@ -1128,6 +1128,108 @@ def m085_returns(db: SUDatabase) -> None:
 
 # -- end m085..m089 ---------------------------------------------------------------------------
 # -- m090..m094: cycle counting ---------------------------------------------------------------
+@migrations()
+def m090_counting(db: SUDatabase) -> None:
+    run_script(
+        db,
+        """
+        -- What one unit of an item is worth (a decimal string, e.g. '12.50'), for count
+        -- variance values; NULL = unknown (value checks are skipped). docs/counting.md.
+        ALTER TABLE items ADD COLUMN unit_cost TEXT;
+        -- A count: one bin, every bin holding one item, or one LPN. Blind: no quantity here.
+        CREATE TABLE count_tasks (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            kind TEXT NOT NULL CHECK (kind IN ('bin', 'item', 'lpn')),
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'in_progress', 'counted', 'closed', 'cancelled')),
+            reason TEXT NOT NULL CHECK (reason IN ('schedule', 'nth_putaway', 'bin_full',
+                'short_pick', 'low_after_pick', 'recount', 'manual')),
+            location_id INTEGER REFERENCES locations(id),
+            item_id INTEGER REFERENCES items(id),
+            lpn TEXT,
+            assigned_to INTEGER REFERENCES users(id),
+            excluded_user INTEGER REFERENCES users(id),  -- a recount's first counter
+            recount_of INTEGER REFERENCES count_tasks(id),
+            request_id INTEGER REFERENCES count_requests(id),
+            outcome TEXT,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT
+        );
+        CREATE INDEX idx_count_tasks_status ON count_tasks(site_id, status);
+        CREATE INDEX idx_count_tasks_location ON count_tasks(location_id, status);
+        -- The bins a task visits, in walk order (fixed when the task is made).
+        CREATE TABLE count_task_bins (
+            task_id INTEGER NOT NULL REFERENCES count_tasks(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (task_id, location_id)
+        );
+        CREATE INDEX idx_count_task_bins_location ON count_task_bins(location_id);
+        -- One counted stock key. `book_qty_at_count` is the ledger's qty of that key when the
+        -- line was recorded, so moves during an open count do not make false variances.
+        CREATE TABLE count_lines (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES count_tasks(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            expiry TEXT,
+            lpn TEXT NOT NULL DEFAULT '',
+            stock_status TEXT NOT NULL DEFAULT 'available',
+            status TEXT NOT NULL DEFAULT 'counted' CHECK (status IN ('counted', 'replaced')),
+            counted_qty INTEGER NOT NULL CHECK (counted_qty >= 0),
+            book_qty_at_count INTEGER NOT NULL CHECK (book_qty_at_count >= 0),
+            counted_by INTEGER REFERENCES users(id),
+            device_id INTEGER,
+            counted_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_count_lines_task ON count_lines(task_id, status);
+        -- The result per stock key of a submitted count. status: accurate (no difference),
+        -- recount (beyond tolerance on a first count: a recount decides), awaiting_approval,
+        -- posted (adjusted; decided_by set when a supervisor approved it), rejected.
+        CREATE TABLE count_variances (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            task_id INTEGER NOT NULL REFERENCES count_tasks(id),
+            location_id INTEGER NOT NULL REFERENCES locations(id),
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            lot TEXT NOT NULL DEFAULT '',
+            expiry TEXT,
+            lpn TEXT NOT NULL DEFAULT '',
+            stock_status TEXT NOT NULL DEFAULT 'available',
+            book_qty INTEGER NOT NULL,
+            counted_qty INTEGER NOT NULL,
+            delta INTEGER NOT NULL,
+            unit_cost TEXT,
+            value TEXT,
+            within_tolerance INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN
+                ('accurate', 'recount', 'awaiting_approval', 'posted', 'rejected')),
+            counted_by INTEGER REFERENCES users(id),
+            movement_id INTEGER REFERENCES movements(id),
+            created_at TEXT NOT NULL,
+            decided_by INTEGER REFERENCES users(id),
+            decided_at TEXT,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX idx_count_variances_status ON count_variances(site_id, status, id);
+        CREATE INDEX idx_count_variances_created ON count_variances(site_id, created_at);
+        CREATE INDEX idx_count_variances_key ON count_variances(location_id, item_id);
+        -- Count intervals per velocity class (days); missing rows use the settings.
+        CREATE TABLE count_schedule (
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            velocity TEXT NOT NULL CHECK (velocity IN ('A', 'B', 'C')),
+            interval_days INTEGER NOT NULL CHECK (interval_days >= 1),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (site_id, velocity)
+        );
+        """,
+    )
+
+
 # -- end m090..m094 ---------------------------------------------------------------------------
 # -- m095..m099: labor tracking ---------------------------------------------------------------
 
@@ -1179,8 +1281,59 @@ def m095_labor(db: SUDatabase) -> None:
     )
 
 
+@migrations()
+def m096_labor_standards(db: SUDatabase) -> None:
+    run_script(
+        db,
+        """
+        -- The expected rate of each task type, in its unit (docs/labor.md); performance % is
+        -- the rate reached divided by this. Seeded with the documented defaults.
+        CREATE TABLE labor_standards (
+            task_type TEXT PRIMARY KEY CHECK (task_type IN
+                ('receive', 'putaway', 'replenish', 'pick', 'pack', 'count', 'return')),
+            unit TEXT NOT NULL CHECK (unit IN ('units', 'lines', 'tasks')),
+            per_hour REAL NOT NULL CHECK (per_hour > 0),
+            updated_at TEXT,
+            updated_by INTEGER REFERENCES users(id)
+        );
+        INSERT INTO labor_standards (task_type, unit, per_hour) VALUES
+            ('pick', 'units', 120), ('receive', 'lines', 60), ('pack', 'tasks', 30),
+            ('putaway', 'tasks', 40), ('replenish', 'tasks', 30), ('count', 'lines', 80),
+            ('return', 'units', 20);
+        -- A worker's latest scan on any task: the previous scan a new scan is timed from.
+        CREATE INDEX idx_labor_tasks_user_last ON labor_tasks(user_id, last_scan_at);
+        CREATE INDEX idx_labor_scans_ts ON labor_scans(ts);
+        """,
+    )
+
+
 # -- end m095..m099 ---------------------------------------------------------------------------
 # -- m100..m104: supervisors' web page --------------------------------------------------------
 # -- end m100..m104 ---------------------------------------------------------------------------
 # -- m105..m109: operations report and task assignment ----------------------------------------
+@migrations()
+def m105_task_assignment(db: SUDatabase) -> None:
+    run_script(
+        db,
+        """
+        -- Who a putaway task is handed to (NULL: whoever takes it); see docs/reports.md.
+        ALTER TABLE stock_tasks ADD COLUMN assigned_to INTEGER REFERENCES users(id);
+        -- Every hand-over a supervisor made (pick, putaway, count tasks), for audit.
+        CREATE TABLE task_assignments (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            kind TEXT NOT NULL CHECK (kind IN ('pick', 'putaway', 'count')),
+            task_id INTEGER NOT NULL,
+            from_user INTEGER REFERENCES users(id),
+            to_user INTEGER NOT NULL REFERENCES users(id),
+            task_status TEXT NOT NULL,  -- the task's status when it was handed over
+            reason TEXT NOT NULL DEFAULT '',
+            assigned_by TEXT NOT NULL,  -- principal id (user:N)
+            assigned_at TEXT NOT NULL
+        );
+        CREATE INDEX idx_task_assignments_task ON task_assignments(kind, task_id);
+        """,
+    )
+
+
 # -- end m105..m109 ---------------------------------------------------------------------------

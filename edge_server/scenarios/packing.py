@@ -27,7 +27,7 @@ from edge_server.labels.printers import enqueue_job, printer_row
 from edge_server.scenarios.base import ScenarioService, endpoint
 from edge_server.shipping.carriers import LabelRequest, adapter_for
 from edge_server.timeutil import iso
-from edge_server.wms import inventory
+from edge_server.wms import inventory, labor
 from edge_server.wms.items import find_by_gtin
 from edge_server.wms.ledger import Actor
 from edge_server.wms.outbound import packing as pk
@@ -105,6 +105,7 @@ class PackingScenario(ScenarioService):
                 details={"fields": {"barcode": "or order"}},
             )
         self._check_ready(w, order)
+        self._labor(w, order["id"], "arrive")
         rows = pk.remaining(w, order["id"])
         if tote is not None and not any(r.tote == tote for r in rows):
             tote = None  # bound to the order but nothing picked into it (all short)
@@ -154,6 +155,7 @@ class PackingScenario(ScenarioService):
                         },
                     )
                 raise AislewayError(ErrorCode.PACK_TOTE_UNKNOWN, details={"tote": scan.value})
+            self._labor(w, sess["order_id"], "arrive")
             self._add_tote(w, sess, scan.value)
             return self._response_for_scan_item(
                 w, self._load(w, sess["id"]), message=ErrorCode.PACK_TOTE_ADDED
@@ -168,6 +170,7 @@ class PackingScenario(ScenarioService):
             raise AislewayError(ErrorCode.UNKNOWN_ITEM, details={"gtin": gtin})
         qty = (body.qty or scan.count or 1) * match.qty
         verified = self._verify(w, sess, match.item.id, match.item.sku, scan.lot, qty)
+        self._labor(w, sess["order_id"], "handle", units=qty)
         return self._response_for_scan_item(
             w, self._load(w, sess["id"]), message=ErrorCode.PACK_VERIFIED, verified=verified
         )
@@ -272,6 +275,7 @@ class PackingScenario(ScenarioService):
             user_id=self.user_id,
             device_id=self.actor.device_id,
         )
+        self._labor(w, order["id"], "handle")
         sealed = self._carton_view(
             w, next(c for c in pk.cartons(w, order["id"]) if c["id"] == carton["id"])
         )
@@ -287,6 +291,7 @@ class PackingScenario(ScenarioService):
             "UPDATE pack_sessions SET status = 'done', state = ?, finished_at = ? WHERE id = ?",
             [S.DONE.value, now, sess["id"]],
         )
+        labor.finish_all(w, task_type="pack", task_ref=f"pack-{order['number']}")
         emit(
             w,
             FO_CHANGED,
@@ -376,6 +381,18 @@ class PackingScenario(ScenarioService):
             device_id=self.actor.device_id,
         )
         return out
+
+    # == labor (docs/labor.md) ====================================================================
+    def _labor(self, w: SUDatabase, order_id: int, step: labor.Step, *, units: int = 0) -> None:
+        labor.record(
+            w,
+            self.settings,
+            task_type="pack",
+            task_ref=f"pack-{pk.order_by_id(w, order_id)['number']}",
+            actor=self.actor,
+            step=step,
+            units=units,
+        )
 
     # == sessions and cartons =====================================================================
     def _open_session_for(self, w: SUDatabase, order_id: int) -> Row | None:

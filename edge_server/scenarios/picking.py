@@ -28,7 +28,8 @@ from edge_server.integration.outbox import emit
 from edge_server.scenarios import picking_repo as repo
 from edge_server.scenarios.base import ScenarioService, endpoint
 from edge_server.timeutil import iso, utcnow
-from edge_server.wms import ledger
+from edge_server.wms import labor, ledger
+from edge_server.wms.counting.tasks import low_after_pick
 from edge_server.wms.items import find_by_gtin
 from edge_server.wms.ledger import StockKey
 from edge_server.wms.outbound import allocation
@@ -151,6 +152,7 @@ class PickingScenario(ScenarioService):
             "UPDATE pick_task_orders SET tote = ? WHERE task_id = ? AND position = ?",
             [tote, t["id"], position],
         )
+        self._labor(w, t["id"], "handle")
         nxt = self._unbound_position(w, t["id"])
         if nxt is not None:
             self._save(w, t["id"], S.BIND_TOTE, {"position": nxt})
@@ -177,6 +179,7 @@ class PickingScenario(ScenarioService):
                 PickEventKind.WRONG_BIN,
                 {"scanned": scan.value, "expected": ln["bin"]},
             )
+        self._labor(w, t["id"], "arrive")
         self._save(w, t["id"], S.SCAN_ITEM, {"bin_ok": True})
         return self._respond(w, repo.task(w, t["id"]))
 
@@ -236,6 +239,7 @@ class PickingScenario(ScenarioService):
                         qty=qty,
                     )
                 pending["qty"] = qty
+        self._labor(w, t["id"], "handle")
         state = S.SCAN_TOTE if pending["qty"] else S.SET_QUANTITY
         self._save(w, t["id"], state, pending, line_id=ln["id"])
         return self._respond(
@@ -263,6 +267,7 @@ class PickingScenario(ScenarioService):
                 qty=qty,
             )
         pending["qty"] = qty
+        self._labor(w, t["id"], "handle")
         self._save(w, t["id"], S.SCAN_TOTE, pending)
         return self._respond(w, repo.task(w, t["id"]))
 
@@ -275,7 +280,20 @@ class PickingScenario(ScenarioService):
         tote = self._line_tote(t, ln, body)
         qty = int(repo.pending(t)["qty"])
         self._pick(w, t, ln, qty, tote)
-        return self._after_line(w, t["id"], ln, message=ErrorCode.PICK_PICKED)
+        line_done = repo.line(w, ln["id"])["status"] != "open"
+        self._labor(w, t["id"], "handle", units=qty, lines=int(line_done))
+        # Opportunistic count: the bin is (nearly) empty of the item, the picker is there.
+        remaining = low_after_pick(
+            w,
+            self.site,
+            self.settings.count_low_remaining_threshold,
+            ln["location_id"],
+            ln["item_id"],
+            self.user_id,
+        )
+        answer = self._after_line(w, t["id"], ln, message=ErrorCode.PICK_PICKED)
+        answer["data"][answer["next_state"]]["confirm_remaining"] = remaining
+        return answer
 
     @endpoint(from_=list(_AT_BIN), to=[S.SCAN_BIN, S.SCAN_ITEM, S.DONE])
     def short(self, w: SUDatabase, body: ShortIn) -> dict[str, Any]:
@@ -304,6 +322,7 @@ class PickingScenario(ScenarioService):
             tote = self._line_tote(t, ln, ScanIn(task_id=t["id"], barcode=body.barcode))
             self._pick(w, t, ln, body.qty_found, tote)
         self._short(w, t, repo.line(w, ln["id"]), remaining - body.qty_found, body.qty_found)
+        self._labor(w, t["id"], "handle", units=body.qty_found, lines=1)
         return self._after_line(w, t["id"], ln, message=ErrorCode.PICK_SHORT_RECORDED)
 
     @endpoint(from_=S, to=S, in_diagram=False)
@@ -625,6 +644,7 @@ class PickingScenario(ScenarioService):
             "pending_json = '{}', finished_at = ? WHERE id = ?",
             [S.DONE.value, iso(), task_id],
         )
+        labor.finish_all(w, task_type="pick", task_ref=f"pick-{task_id}")
         t = repo.task(w, task_id)
         if t["wave_id"] is not None:
             from edge_server.wms.outbound.waves import refresh_wave_status
@@ -645,6 +665,21 @@ class PickingScenario(ScenarioService):
                 "units_picked": view["progress"]["units_picked"],
                 "units_short": view["progress"]["units_short"],
             },
+        )
+
+    def _labor(
+        self, w: SUDatabase, task_id: int, step: labor.Step, *, units: int = 0, lines: int = 0
+    ) -> None:
+        """One scan of the picker's labor on this task (docs/labor.md)."""
+        labor.record(
+            w,
+            self.settings,
+            task_type="pick",
+            task_ref=f"pick-{task_id}",
+            actor=self.actor,
+            step=step,
+            units=units,
+            lines=lines,
         )
 
     @staticmethod

@@ -28,8 +28,9 @@ from edge_server.labels.printers import printer_row, queue_lpn_label
 from edge_server.scenarios import receiving_repo as repo
 from edge_server.scenarios.base import ScenarioService, endpoint
 from edge_server.timeutil import utcnow
-from edge_server.wms import inventory
+from edge_server.wms import inventory, labor
 from edge_server.wms.items import find_by_gtin
+from edge_server.wms.ledger import Actor
 from edge_server.wms.putaway.tasks import create_putaway_tasks
 from protocols.barcodes import BarcodeError, Scan, ScanKind, format_lpn, parse_scan
 from protocols.envelope import MessageType
@@ -170,7 +171,8 @@ class ReceivingScenario(ScenarioService):
             repo.mark_asn(w, asn["id"], "receiving")
         sess = self._load(w, session_id)
         if sscc is not None:
-            return self._advance(w, sess, self._sscc_pending(w, sess, sscc))
+            return self._advance(w, sess, self._sscc_pending(w, sess, sscc), labor_step="arrive")
+        self._labor(w, sess, "arrive")
         return self._response_for_scan_item(w, sess)
 
     @endpoint(
@@ -295,13 +297,16 @@ class ReceivingScenario(ScenarioService):
             note=note,
         )
         pending["approved_by"] = approver_id
-        return self._advance(w, sess, pending, message=ErrorCode.RECEIVING_APPROVED)
+        return self._advance(
+            w, sess, pending, message=ErrorCode.RECEIVING_APPROVED, labor_step=None
+        )
 
     @endpoint(from_=[S.SCAN_ITEM, S.CONFIRM_CLOSE], to=[S.CONFIRM_CLOSE, S.DONE])
     def close(self, w: SUDatabase, body: CloseIn) -> dict[str, Any]:
         """Finish the delivery. PO lines still below their expected quantity close `short`
         (after a confirmation) unless `keep_open` says more deliveries will come."""
         sess = self._load(w, body.session_id, allowed=(S.SCAN_ITEM, S.CONFIRM_CLOSE))
+        self._labor(w, sess, "handle")
         last_session = repo.other_open_sessions(w, sess["po_id"], sess["id"]) == 0
         closes_po = last_session and not body.keep_open
         shorts = [
@@ -330,6 +335,8 @@ class ReceivingScenario(ScenarioService):
             repo.mark_asn(w, sess["asn_id"], "received")
         summary = self._summary(w, sess, po_closed=closes_po)
         repo.close_session(w, sess["id"], self.user_id, summary)
+        for worker in {self.actor, self._owner(sess)}:
+            labor.finish(w, task_type="receive", task_ref=self._labor_ref(w, sess), actor=worker)
         emit(w, RECEIVING_CLOSED, {"site": self.site, **summary})
         return self._response_for_done(w, sess, summary)
 
@@ -365,8 +372,10 @@ class ReceivingScenario(ScenarioService):
         pending: Pending,
         *,
         message: ErrorCode | None = None,
+        labor_step: labor.Step | None = "handle",
     ) -> dict[str, Any]:
-        """Ask for what is still missing, in order; when nothing is, post the receipt."""
+        """Ask for what is still missing, in order; when nothing is, post the receipt. The
+        scan is recorded as `labor_step` (None: an approval, no worker's scan)."""
         parts = pending["parts"]
         if any(p["qty"] is None for p in parts):
             state = S.SET_QUANTITY
@@ -380,7 +389,9 @@ class ReceivingScenario(ScenarioService):
         elif not pending["lpn"]:
             state = S.SET_LPN
         else:
-            return self._post(w, sess, pending)
+            return self._post(w, sess, pending, labor_step)
+        if labor_step is not None:
+            self._labor(w, sess, labor_step)
         repo.save_session(w, sess["id"], state, pending)
         return self._respond_pending(w, sess, state, pending, message=message)
 
@@ -423,9 +434,12 @@ class ReceivingScenario(ScenarioService):
                 details["lines"].append(entry)
         return reasons, details
 
-    def _post(self, w: SUDatabase, sess: repo.Row, pending: Pending) -> dict[str, Any]:
+    def _post(
+        self, w: SUDatabase, sess: repo.Row, pending: Pending, labor_step: labor.Step | None
+    ) -> dict[str, Any]:
         """Post every part: ledger movement into the dock, receipt line, PO line, discrepancies
-        and events, all in the caller's transaction."""
+        and events, all in the caller's transaction. The labor (units, receipt lines) goes to
+        the scan's worker, or to the session's receiver when a supervisor's approval posts."""
         po = repo.po_by_id(w, sess["po_id"])
         dock_code = repo.one(
             w, "SELECT code FROM locations WHERE id = ?", [sess["dock_location_id"]]
@@ -569,6 +583,14 @@ class ReceivingScenario(ScenarioService):
                     "putaway_task_ids": view["putaway_task_ids"],
                 },
             )
+        self._labor(
+            w,
+            sess,
+            labor_step or "handle",
+            units=sum(int(r["qty"]) for r in received),
+            lines=len(received),
+            actor=self.actor if labor_step is not None else self._owner(sess),
+        )
         repo.save_session(w, sess["id"], S.SCAN_ITEM, None)
         message = ErrorCode.RECEIVING_LOT_MISMATCH if any_mismatch else ErrorCode.RECEIVING_RECEIVED
         return self._response_for_scan_item(
@@ -692,6 +714,38 @@ class ReceivingScenario(ScenarioService):
             if line["qty_received"] < line["qty_expected"]:
                 return int(line["id"])
         return int(lines[0]["id"]) if lines else None
+
+    # == labor (docs/labor.md) ====================================================================
+    def _labor_ref(self, w: SUDatabase, sess: repo.Row) -> str:
+        asn = self._asn_number(w, sess)
+        return f"ASN-{asn}" if asn else f"PO-{repo.po_by_id(w, sess['po_id'])['number']}"
+
+    def _owner(self, sess: repo.Row) -> Actor:
+        """The session's receiver, timed by this request's scan time."""
+        return Actor(
+            user_id=sess["user_id"], device_id=sess["device_id"], scanned_at=self.actor.scanned_at
+        )
+
+    def _labor(
+        self,
+        w: SUDatabase,
+        sess: repo.Row,
+        step: labor.Step,
+        *,
+        units: int = 0,
+        lines: int = 0,
+        actor: Actor | None = None,
+    ) -> None:
+        labor.record(
+            w,
+            self.settings,
+            task_type="receive",
+            task_ref=self._labor_ref(w, sess),
+            actor=actor or self.actor,
+            step=step,
+            units=units,
+            lines=lines,
+        )
 
     # == loading and checking =====================================================================
     def _load(

@@ -22,6 +22,7 @@ from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.scenarios.base import ScenarioService, endpoint
 from edge_server.timeutil import iso
+from edge_server.wms import labor
 from edge_server.wms import returns as rt
 from edge_server.wms.items import find_by_gtin
 from edge_server.wms.purchase_orders import Source, fetch_rows
@@ -104,6 +105,7 @@ class ReturnsScenario(ScenarioService):
                 ],
             )
             session_id = int(cur.lastrowid or 0)
+        self._labor(w, self._load(w, session_id), "arrive")
         return self._response_for_scan_item(w, self._load(w, session_id))
 
     @endpoint(from_=[S.SCAN_ITEM, S.CONFIRM_CLOSE], to=[S.SET_QUANTITY, S.SET_LOT, S.SET_CONDITION])
@@ -116,7 +118,9 @@ class ReturnsScenario(ScenarioService):
             gs_substitute=body.gs_substitute,
             expect={ScanKind.ITEM, ScanKind.ITEM_DATA},
         )
-        return self._advance(w, sess, self._item_pending(w, sess, scan))
+        pending = self._item_pending(w, sess, scan)
+        self._labor(w, sess, "handle")
+        return self._advance(w, sess, pending)
 
     @endpoint(from_=list(_WITH_PENDING), to=[S.SET_LOT, S.SET_CONDITION])
     def quantity(self, w: SUDatabase, body: QuantityIn) -> dict[str, Any]:
@@ -125,6 +129,7 @@ class ReturnsScenario(ScenarioService):
         pending = self._pending(sess)
         qty = body.qty * int(pending["units_per_scan"])
         self._check_room(w, pending, qty)
+        self._labor(w, sess, "handle")
         pending["qty"] = qty
         return self._advance(w, sess, pending)
 
@@ -135,6 +140,7 @@ class ReturnsScenario(ScenarioService):
         pending = self._pending(sess)
         if pending["qty"] is None:
             raise AislewayError(ErrorCode.RETURNS_WRONG_STEP, details={"state": sess["state"]})
+        self._labor(w, sess, "handle")
         pending["lot"] = body.lot
         return self._advance(w, sess, pending)
 
@@ -160,6 +166,7 @@ class ReturnsScenario(ScenarioService):
             session_id=sess["id"],
             actor=self.actor,
         )
+        self._labor(w, sess, "handle", units=int(pending["qty"]), lines=1)
         self._save(w, sess["id"], S.SCAN_ITEM, None)
         return self._response_for_scan_item(
             w, self._load(w, sess["id"]), received=received, message=ErrorCode.RETURNS_RECEIVED
@@ -177,12 +184,14 @@ class ReturnsScenario(ScenarioService):
         """Close the RMA with what arrived; lines not fully returned need `confirm`."""
         sess = self._load(w, body.session_id, allowed=(S.SCAN_ITEM, S.CONFIRM_CLOSE))
         ret = self._return(w, sess)
+        self._labor(w, sess, "handle")
         lines = rt.return_lines(w, ret["id"])
         short = [ln for ln in lines if ln["qty_received"] < ln["qty_expected"]]
         if short and not body.confirm:
             self._save(w, sess["id"], S.CONFIRM_CLOSE, None)
             return self._response_for_confirm_close(w, self._load(w, sess["id"]))
         rt.close_return(w, self.site, ret, actor=self.actor)
+        labor.finish_all(w, task_type="return", task_ref=f"return-{ret['rma']}")
         w.execute("UPDATE return_sessions SET state = ? WHERE id = ?", [S.DONE.value, sess["id"]])
         return self._response_for_done(w, self._load(w, sess["id"], closed_ok=True))
 
@@ -309,6 +318,21 @@ class ReturnsScenario(ScenarioService):
         builder = getattr(self, f"_response_for_{state.value}")
         result: dict[str, Any] = builder(w, self._load(w, sess["id"]), pending)
         return result
+
+    # == labor (docs/labor.md) ====================================================================
+    def _labor(
+        self, w: SUDatabase, sess: Row, step: labor.Step, *, units: int = 0, lines: int = 0
+    ) -> None:
+        labor.record(
+            w,
+            self.settings,
+            task_type="return",
+            task_ref=f"return-{self._return(w, sess)['rma']}",
+            actor=self.actor,
+            step=step,
+            units=units,
+            lines=lines,
+        )
 
     # == loading and saving ======================================================================
     def _load(

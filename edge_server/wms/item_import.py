@@ -99,6 +99,7 @@ OPTIONAL_COLUMNS = (
     "alt_gtins",
     "temperature_class",
     "hazmat",
+    "unit_cost",
 )
 HEADER_ALIASES = {"color": "colour", "alt_gtin": "alt_gtins"}
 ATTRIBUTE_PREFIX = "attr_"

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -73,6 +74,7 @@ MAX_SHORT_TEXT = 64
 MAX_WEIGHT_KG = 30_000.0  # a loaded 40' container; anything above is a typo
 MAX_DIMENSION_CM = 5_000.0
 MAX_CASE_QTY = 100_000
+MAX_UNIT_COST = 10_000_000.0
 MAX_ATTRIBUTES = 30
 SQL_CHUNK = 500  # parameters per IN (...) query, well below SQLite's limit
 
@@ -385,6 +387,28 @@ class Item(BaseModel):
     size: str = ""
     colour: str = ""
     attributes: dict[str, str] = Field(default_factory=dict, description="Other variant data.")
+    unit_cost: str | None = Field(
+        default=None,
+        description="Value of one base unit, decimal text to the cent ('12.50'); cycle counts "
+        "value their differences with it (docs/counting.md). None = unknown.",
+    )
+
+    @field_validator("unit_cost", mode="before")
+    @classmethod
+    def _unit_cost(cls, value: Any, info: ValidationInfo) -> str | None:
+        try:
+            number = parse_number(
+                value, "unit_cost", decimal_comma=_decimal_comma(info), notes=_notes(info)
+            )
+            if number is None:
+                return None
+            if number < 0 or number > MAX_UNIT_COST:
+                raise FieldProblem(
+                    Issue.VALUE_INVALID, f"unit_cost {number:g} must be 0 to {MAX_UNIT_COST:g}."
+                )
+        except FieldProblem as problem:
+            raise _refuse(problem) from None
+        return str(Decimal(repr(number)).quantize(Decimal("0.01")))
 
     @field_validator("sku", mode="before")
     @classmethod
@@ -660,6 +684,7 @@ ITEM_COLUMNS = (
     "colour",
     "temperature_class",
     "hazmat",
+    "unit_cost",
 )
 FIELDS = frozenset(Item.model_fields)
 
@@ -772,6 +797,7 @@ def _record(row: dict[str, Any], gtin_rows: list[GtinRow]) -> Record:
         "temperature_class": row["temperature_class"],
         "hazmat": bool(row["hazmat"]),
         "attributes": attributes if isinstance(attributes, dict) else {},
+        "unit_cost": row.get("unit_cost"),
     }
 
 

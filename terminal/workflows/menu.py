@@ -2,7 +2,8 @@
 
 The menu mirrors the server's permissions (edge_server/access/policy.py): a picker picks and
 refills pick faces, a receiver receives, puts away and takes returns in, a packer packs, a
-counter counts; supervisors and admins may open everything. Opening one the role may not
+counter counts — and everyone on the floor counts what they are asked to (a pick or a putaway
+asks for a count); supervisors and admins may open everything. Opening one the role may not
 is refused with FORBIDDEN_ROLE, as the server would refuse its first command.
 """
 
@@ -34,9 +35,11 @@ FACTORIES: dict[str, Callable[[Work], Workflow]] = {
 
 #: In the order the menu lists them.
 MENU: dict[str, tuple[str, ...]] = {
-    "picker": ("picking", "replenishment"),
-    "receiver": ("receiving", "putaway", "returns", "replenishment"),
-    "packer": ("packing",),
+    # Everyone on the floor counts what they are asked to (a picker the bin a pick left low,
+    # a receiver the bin of an Nth putaway): counting.work is FLOOR | MANAGERS on the server.
+    "picker": ("picking", "replenishment", "counting"),
+    "receiver": ("receiving", "putaway", "returns", "replenishment", "counting"),
+    "packer": ("packing", "counting"),
     "counter": ("counting",),
     "supervisor": tuple(FACTORIES),
     "admin": tuple(FACTORIES),

@@ -23,6 +23,7 @@ from protocols.picking import PickingState as S
 from terminal.client.edge import EdgeError
 from terminal.scanners.base import DecodedScan
 from terminal.workflows.base import Feedback, Tone, View
+from terminal.workflows.counting import suggest_count
 from terminal.workflows.session import (
     QueuedWorkflow,
     Tracked,
@@ -45,6 +46,18 @@ _MISSCAN_KINDS: dict[ErrorCode, str] = {
     ErrorCode.PICK_WRONG_TOTE: "wrong_tote",
     ErrorCode.PICK_OVER_PICK: "over_pick",
 }
+
+
+def _confirm_remaining(data: Any) -> dict[str, Any] | None:
+    """The count the server asks for after a pick (`confirm_remaining`), at the top of the
+    answer's data or in its step's data."""
+    if not isinstance(data, dict):
+        return None
+    for part in (data, *(v for v in data.values() if isinstance(v, dict))):
+        asked = part.get("confirm_remaining")
+        if isinstance(asked, dict) and asked.get("count_task_id") is not None:
+            return asked
+    return None
 
 
 def _qty(value: Any) -> int | None:
@@ -71,6 +84,8 @@ class PickingWorkflow(QueuedWorkflow):
         self.units_per_scan = 1
         self.qty: int | None = None  # eaches taken, waiting for the tote scan
         self.short_found: int | None = None  # a short pick waiting for its tote scan
+        # Bins the server asked this picker to count after a pick (`confirm_remaining`)
+        self.count_requests: list[dict[str, Any]] = []
 
     # == the screen's interface ==================================================================
     def view(self) -> View:
@@ -104,6 +119,11 @@ class PickingWorkflow(QueuedWorkflow):
                 )
         elif self.state == S.DONE:
             prompt = f"Task done. Take the totes to {self.task.get('drop_location')}."
+        if self.count_requests:  # the count is first in the Cycle counting list
+            asked = self.count_requests[-1]
+            fields["count"] = f"Count what is left in {asked['location']}"
+            if self.state == S.DONE:
+                prompt += f" Then count what is left in {asked['location']} (Cycle counting)."
         done = sum(1 for x in self.lines if x["status"] != "open")
         title = f"Picking — task {self.task['task_id']}" if self.task else self.title
         return self.make_view(
@@ -211,6 +231,10 @@ class PickingWorkflow(QueuedWorkflow):
     def applied(self, tracked: Tracked, envelope: dict[str, Any]) -> None:
         if tracked.note.get("resync"):
             self._diverged = True  # ids or lines only the server knows (split, reallocation)
+        asked = _confirm_remaining(envelope.get("data"))
+        if asked is not None:
+            self.count_requests.append(asked)
+            suggest_count(self.work.conn, int(asked["count_task_id"]))
 
     def _bind_tote(self, scan: DecodedScan) -> Feedback:
         parsed = parse(scan, {ScanKind.TOTE})

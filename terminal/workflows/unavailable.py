@@ -1,9 +1,9 @@
-"""Workflows the edge server has no API for yet (no Kivy): cycle counting.
+"""Workflows the edge server has no API for yet (no Kivy) — none today: counting, the last one,
+is a real workflow now (counting.py), as returns became before it.
 
 It opens, says plainly that this server does not offer the work yet
 (`TERMINAL_NOT_AVAILABLE`), and queues nothing: a scan is never confirmed for work the server
-cannot take. When the counting scenario exists on the edge, it becomes a real workflow like
-picking.py (as returns did: returns.py).
+cannot take. When the server's API exists, it becomes a real workflow like picking.py.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ After every confirmed putaway, inside its write transaction:
    raises rolls the putaway back, so hooks must only add work, never refuse.
 
 A "bin full" report also writes a request (`reason = 'bin_full'`): the books said it had room.
-Counting reads open `count_requests` rows, makes count tasks and marks them `taken`.
+Each request becomes a count task at once (`edge_server.wms.counting.tasks.task_for_request`);
+the request stays `open` until a count of the bin is submitted, then it is `taken`.
 """
 
 from __future__ import annotations
@@ -66,23 +67,39 @@ def request_count(
     reason: str,
     ref: str = "",
     requested_by: str = "putaway",
+    assigned_to: int | None = None,
 ) -> int:
-    """Ask for a count of a bin (one open request per bin is enough; returns its id)."""
+    """Ask for a count of a bin (one open request per bin is enough; returns its id). The
+    counting module makes its count task at once, in the same transaction, given to
+    `assigned_to` when the worker who is at the bin is known (docs/counting.md)."""
+    # Imported here: counting builds on the ledger and inventory modules putaway uses.
+    from edge_server.wms.counting.tasks import task_for_request
+
     row = w.execute(
         "SELECT id FROM count_requests WHERE location_id = ? AND status = 'open'", [location_id]
     ).fetchone()
     if row is not None:
-        return int(row[0])
-    cur = w.execute(
-        "INSERT INTO count_requests (site_id, location_id, item_id, requested_by, reason, ref, "
-        "created_at) VALUES (?,?,?,?,?,?,?)",
-        [site_id, location_id, item_id, requested_by, reason, ref, iso()],
-    )
-    return int(cur.lastrowid or 0)
+        request_id = int(row[0])
+    else:
+        cur = w.execute(
+            "INSERT INTO count_requests (site_id, location_id, item_id, requested_by, reason, "
+            "ref, created_at) VALUES (?,?,?,?,?,?,?)",
+            [site_id, location_id, item_id, requested_by, reason, ref, iso()],
+        )
+        request_id = int(cur.lastrowid or 0)
+    task_for_request(w, request_id, assigned_to=assigned_to)
+    return request_id
 
 
-def after_putaway(w: SUDatabase, event: PutawayConfirmed, *, count_every_nth: int) -> int | None:
-    """Run the built-in rule and the registered hooks; returns the count request made, if any."""
+def after_putaway(
+    w: SUDatabase,
+    event: PutawayConfirmed,
+    *,
+    count_every_nth: int,
+    assigned_to: int | None = None,
+) -> int | None:
+    """Run the built-in rule and the registered hooks; returns the count request made, if any
+    (its count task goes to `assigned_to`, the putaway worker standing at the bin)."""
     made: int | None = None
     if count_every_nth > 0:
         n = w.execute(
@@ -100,6 +117,7 @@ def after_putaway(w: SUDatabase, event: PutawayConfirmed, *, count_every_nth: in
                 item_id=event.item_id,
                 reason="nth_putaway",
                 ref=f"task-{event.task_id}",
+                assigned_to=assigned_to,
             )
     for hook in list(on_putaway_confirmed):
         hook(w, event)

@@ -596,9 +596,22 @@ def confirm_task(
             override_reason=reason_code if overridden else None,
         )
         emit(w, PUTAWAY_CONFIRMED, event.payload())
-        count_request = count_hook.after_putaway(w, event, count_every_nth=count_every_nth)
+        count_request = count_hook.after_putaway(
+            w, event, count_every_nth=count_every_nth, assigned_to=actor.user_id
+        )
     view = get_task(w, site, task_id)
-    return {"task": view, "movement": movement, "count_request_id": count_request}
+    # A count asked for while the worker is at the bin: the handheld offers it next.
+    count_task = None
+    if count_request is not None:
+        from edge_server.wms.counting.tasks import task_for_request
+
+        count_task = task_for_request(w, count_request, assigned_to=actor.user_id)
+    return {
+        "task": view,
+        "movement": movement,
+        "count_request_id": count_request,
+        "count_task_id": count_task,
+    }
 
 
 def report_bin_full(

@@ -52,7 +52,15 @@ ACTIONS: dict[str, tuple[Action, ...]] = {
     ),
     # Close carton opens the carton panel (type, weight, printer): screens/carton.py
     "packing": (Action("Close carton", CLOSE_CARTON),),
-    "counting": (),  # not offered by the edge server yet: nothing to press
+    # Counts on the pad (OK); Accept takes the count a GS1 label carried; a lot not on the
+    # label is typed in the field (DOCUMENT_INPUTS). Never an expected quantity: counts are blind.
+    "counting": (
+        Action("Next task", "next"),
+        Action("Accept", "confirm"),
+        Action("Bin done", "bin_done"),
+        Action("Cancel", "cancel"),
+        Action("Submit", "submit"),
+    ),
     # Quantity on the pad (OK), then the condition; the disposition is shown after the press.
     "returns": (
         Action("New", "new"),
@@ -78,6 +86,7 @@ DOCUMENT_INPUTS: dict[str, DocumentInput] = {
     "receiving": DocumentInput("po", "PO number"),
     "packing": DocumentInput("order", "Order number"),
     "returns": DocumentInput("rma", "RMA number"),
+    "counting": DocumentInput("lot", "Lot", states=("set_lot",)),
 }
 #: View fields a dialog uses rather than the screen lists.
 _DIALOG_FIELDS = ("carton_types",)
