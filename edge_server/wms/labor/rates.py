@@ -11,7 +11,8 @@ period, so a task that runs across the period's edge counts the part inside it:
   working time: below that the per-hour figures are null rather than wild (three scans a second
   apart are not "10,800 units an hour");
 - **performance %** = earned standard hours / working hours × 100, where earned hours = Σ
-  over task types of output (in the type's standard unit) / standard. For a group of one task type that is rate / standard × 100.
+  over task types of output (in the type's standard unit) / standard. For a group of one task
+  type that is rate / standard × 100.
 - hour, shift and day are those of the scan time in the site's time zone (`site_timezone`),
   shifts from `labor_shifts`.
 """
