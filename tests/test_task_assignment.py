@@ -180,9 +180,19 @@ def test_putaway_and_count_tasks_are_handed_over_and_listed(
         ("count", count["id"]): None,
     }
 
+    other = login_as(services, "receiver", badge="RC-ROY")
+
+    def next_putaway(who: Caller) -> Any:
+        got = assert_response(edge.get(f"{API}/putaway/tasks/next", headers=who.headers), 200)
+        return got["task"]["id"] if got["task"] else None
+
+    assert next_putaway(other) == putaway_id  # nobody holds it: anyone may take it
     task = assert_response(assign(edge, sup, "putaway", putaway_id, {"badge": "RC-REX"}), 200)
     assert task["task"]["assigned_to"]["badge"] == "RC-REX"
     assert task["task"]["summary"]["sku"] == "JAM-1"
+    # Handed to Rex: his handheld is directed to it, nobody else's is.
+    assert next_putaway(floor["rex"]) == putaway_id
+    assert next_putaway(other) is None
     task = assert_response(assign(edge, sup, "count", count["id"], {"badge": "CT-CAT"}), 200)
     assert task["task"]["assigned_to"]["badge"] == "CT-CAT"
     # a picker may count too (counting.work is for everyone on the floor)

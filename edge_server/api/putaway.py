@@ -118,7 +118,9 @@ def get_next_putaway(
     position: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """The open putaway nearest to the worker's position (a bin or location code)."""
-    task = tasks.next_task(s.db, s.settings.site, kind="putaway", position=position)
+    task = tasks.next_task(
+        s.db, s.settings.site, kind="putaway", position=position, user_id=who.user_id
+    )
     return {"next_state": _next_state(task), "data": {"task": task}}
 
 
@@ -263,7 +265,9 @@ def get_next_replenishment(
     who: Annotated[Principal, Depends(Requires("replenishment.work"))],
     position: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    task = tasks.next_task(s.db, s.settings.site, kind="replenish", position=position)
+    task = tasks.next_task(
+        s.db, s.settings.site, kind="replenish", position=position, user_id=who.user_id
+    )
     return {"next_state": _next_state(task), "data": {"task": task}}
 
 

@@ -444,19 +444,28 @@ def list_tasks(
 
 
 def next_task(
-    source: Source, site: str, *, kind: str, position: str | None = None
+    source: Source,
+    site: str,
+    *,
+    kind: str,
+    position: str | None = None,
+    user_id: int | None = None,
 ) -> dict[str, Any] | None:
     """The open task with a bin whose pick-up point is nearest `position` (oldest first
-    among equals; oldest overall without a position). Reads only."""
+    among equals; oldest overall without a position). A task a supervisor handed to a worker
+    (`assigned_to`) goes to that worker first and is never offered to anyone else. Reads only."""
     rows = (
         _conn(source)
         .execute(
             _TASK_SELECT + "WHERE s.code = ? AND t.kind = ? AND t.status = 'open' "
-            "AND t.to_location_id IS NOT NULL ORDER BY t.id LIMIT 500",
-            [site, kind],
+            "AND t.to_location_id IS NOT NULL AND (t.assigned_to IS NULL OR t.assigned_to = ?) "
+            "ORDER BY t.id LIMIT 500",
+            [site, kind, user_id],
         )
         .fetchall()
     )
+    mine = [r for r in rows if user_id is not None and r["assigned_to"] == user_id]
+    rows = mine or rows
     if not rows:
         return None
     if not position:
