@@ -80,6 +80,12 @@ class Handheld:
         self.last = _check(self.send(path, body, after=after))
         return self.last
 
+    def heartbeat(self) -> None:
+        """What the handheld's replayer sends when idle: its queue is empty."""
+        headers = {**self.headers, "Idempotency-Key": f"demo-{uuid.uuid4()}"}
+        body = {"pending": 0, "rejected": 0, "app_version": "demo"}
+        _check(self.http.post(f"{API}/devices/me/heartbeat", json=body, headers=headers))
+
     @property
     def state(self) -> str:
         return str(self.last.get("next_state", ""))
@@ -147,9 +153,9 @@ def count_short_bin(db: Database, desk: Desk, first: Handheld, second: Handheld)
         hand.step(
             f"/counts/tasks/{task_id}/lines",
             {"location": row["bin"], "gtin": row["gtin"], "qty": found},
-            after=30,
+            after=70,  # walking there, then counting a shelf of boxes
         )
-        answer = hand.step(f"/counts/tasks/{task_id}/submit", {}, after=8)["data"]
+        answer = hand.step(f"/counts/tasks/{task_id}/submit", {}, after=15)["data"]
         if answer.get("outcome") != "recount":
             break
         task_id = answer["recount_task_id"]
@@ -176,3 +182,5 @@ def simulate_floor(base_url: str, db: Database, say: Callable[[str], None]) -> N
         counter = Handheld(desk, "demo-hh-3", "CNT01", "1234", start + timedelta(minutes=20))
         checker = Handheld(desk, "demo-hh-4", "CNT02", "1234", start + timedelta(minutes=50))
         say(f"  count: {count_short_bin(db, desk, counter, checker)} → awaiting approval")
+        for hand in (quick, steady, counter, checker):
+            hand.heartbeat()

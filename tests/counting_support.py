@@ -26,6 +26,7 @@ class Worker:
         row = services.db.query_one("SELECT id FROM users WHERE badge = ?", [badge])
         assert row is not None
         self.id: int = row["id"]
+        self.badge = badge
 
     @property
     def headers(self) -> dict[str, str]:

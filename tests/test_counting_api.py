@@ -155,6 +155,7 @@ def test_beyond_tolerance_needs_a_recount_by_another_worker(edge, services, sup,
     assert stock_of(services, "A01-01-1L", "SOAP-1") == 7
     [posted] = variances(edge, sup, status="posted")
     assert (posted["counted_by"], posted["recounted_by"]) == (ann.id, bob.id)
+    assert (posted["counted_by_badge"], posted["recounted_by_badge"]) == (ann.badge, bob.badge)
     assert count_movements(services)[0]["reason"] == "recount variance"
     ledger_ok(services)
 
@@ -215,6 +216,7 @@ def test_adjustments_above_the_approval_value_wait_for_a_supervisor(edge, servic
     )
     approved = assert_response(resp, 200)["variance"]
     assert approved["status"] == "posted" and approved["decided_by"] == sup.id
+    assert approved["decided_by_badge"] == sup.badge
     assert approved["note"] == "broken box"
     assert stock_of(services, "A01-02-1L", "MUG-1") == 47
     assert count_movements(services)[-1]["reason"] == "count variance approved"

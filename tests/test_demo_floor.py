@@ -70,3 +70,6 @@ def test_the_simulated_morning_feeds_the_supervisors_page(demo_edge):
     assert len(waiting) == 1 and waiting[0]["delta"] == -6
     assert check_ledger(db).ok
     assert any("awaiting approval" in line for line in said)
+    # The four handhelds reported in with empty queues; both counters have a rate.
+    assert db.query_one("SELECT COUNT(*) AS n FROM terminal_heartbeats")["n"] == 4
+    assert per_worker["CNT01"]["lines_per_hour"] and per_worker["CNT02"]["lines_per_hour"]

@@ -1,6 +1,7 @@
-"""Every workflow leaves a labor record: receive, putaway, replenish, pick, pack, return —
+"""Every workflow leaves a labor record: receive, putaway, replenish, pick, pack, return, count —
 driven through the API the handhelds use."""
 
+import counting_support as cs
 import packing_support as ps
 import receiving_support as rs
 import returns_support as ret
@@ -168,3 +169,21 @@ def test_receiving_a_return_records_units_and_finishes_when_the_rma_closes(servi
     assert labor["ended_at"] is not None
     # The putaway the restock made is not labor yet: nobody has walked it.
     assert {t["task_type"] for t in labor_tasks(edge, boss)} == {"return"}
+
+
+def test_counting_records_the_walk_the_lines_and_finishes_on_submit(services, edge):
+    cs.counting_site(services, {("A01-01-1L", "SOAP-1"): 5, ("A03-05-1R", "MUG-1"): 2})
+    boss = cs.Worker(services, "supervisor")
+    counter = cs.Worker(services, "counter")
+    task = cs.create(edge, boss, kind="bin", location="A01-01-1L")
+    at(counter.caller, 0)
+    cs.claim(edge, counter, task["id"])  # the first scan: the count starts
+    at(counter.caller, 50)
+    cs.line(edge, counter, task["id"], location="A01-01-1L", sku="SOAP-1", qty=5)
+    at(counter.caller, 65)
+    cs.submit(edge, counter, task["id"])
+    labor = the_task(edge, boss.caller, "count", f"count-{task['id']}")
+    assert (labor["units"], labor["lines"], labor["scans"]) == (5, 1, 4)
+    # claim → bin (50 s walking) → line (same moment) → submit 15 s later
+    assert (labor["travel_seconds"], labor["handling_seconds"]) == (50.0, 15.0)
+    assert labor["ended_at"] is not None

@@ -14,6 +14,7 @@ from sqlite_utils import Database as SUDatabase
 from edge_server.api.responses import ok, reply
 from edge_server.deps import Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.timeutil import utcnow
+from edge_server.wms import labor
 from edge_server.wms.counting import approvals, kpi, lines, schedule, tasks, variances
 from edge_server.wms.counting.lines import CountedLine
 from protocols.envelope import Envelope
@@ -130,7 +131,17 @@ def claim_task(
     site = s.settings.site
 
     def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
-        return 200, ok({"task": tasks.claim(w, site, task_id, m.principal.user_id)})
+        task = tasks.claim(w, site, task_id, m.principal.user_id)
+        # Taking the count is the counter's first scan on it: labor time starts here.
+        labor.record(
+            w,
+            s.settings,
+            task_type="count",
+            task_ref=f"count-{task_id}",
+            actor=m.principal.actor,
+            step="handle",
+        )
+        return 200, ok({"task": task})
 
     return reply(*m.run({"task_id": task_id}, effect))
 

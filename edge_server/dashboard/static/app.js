@@ -396,7 +396,7 @@ function renderVariances(list) {
       { label: "delta", num: true }, { label: "value", num: true }, { label: "counted by" }, { label: "decision" }],
     list.map((v) => [esc(v.location), `${esc(v.sku)}${v.lot ? ` <span class="muted">lot ${esc(v.lot)}</span>` : ""}`,
       String(v.book_qty), String(v.counted_qty), String(v.delta), esc(v.value ?? "–"),
-      esc([v.counted_by, v.recounted_by].filter(Boolean).map((u) => `#${u}`).join(" / ")),
+      esc([v.counted_by_badge, v.recounted_by_badge].filter(Boolean).join(" / ")),
       `<span class="row-actions" data-variance="${v.id}">
          <label class="visually-hidden" for="note-${v.id}">Note for variance ${v.id}</label>
          <input id="note-${v.id}" placeholder="note" aria-label="Note for variance ${v.id}">

@@ -87,7 +87,14 @@ SELECT v.*, l.code AS location, i.sku, i.description, t.recount_of,
        (SELECT o.counted_by FROM count_variances o JOIN count_tasks ot ON ot.id = o.task_id
         WHERE ot.id = t.recount_of AND o.location_id = v.location_id
           AND o.item_id = v.item_id AND o.lot = v.lot AND o.lpn = v.lpn
-        ORDER BY o.id LIMIT 1) AS first_counter
+        ORDER BY o.id LIMIT 1) AS first_counter,
+       (SELECT u.badge FROM count_variances o JOIN count_tasks ot ON ot.id = o.task_id
+        JOIN users u ON u.id = o.counted_by
+        WHERE ot.id = t.recount_of AND o.location_id = v.location_id
+          AND o.item_id = v.item_id AND o.lot = v.lot AND o.lpn = v.lpn
+        ORDER BY o.id LIMIT 1) AS first_counter_badge,
+       (SELECT badge FROM users WHERE id = v.counted_by) AS counted_by_badge,
+       (SELECT badge FROM users WHERE id = v.decided_by) AS decided_by_badge
 FROM count_variances v
 JOIN locations l ON l.id = v.location_id
 JOIN items i ON i.id = v.item_id
@@ -114,10 +121,13 @@ def variance_view(row: dict[str, Any]) -> dict[str, Any]:
         "value": row["value"],
         "counted_by": row["first_counter"] if recount else row["counted_by"],
         "recounted_by": row["counted_by"] if recount else None,
+        "counted_by_badge": row["first_counter_badge"] if recount else row["counted_by_badge"],
+        "recounted_by_badge": row["counted_by_badge"] if recount else None,
         "status": row["status"],
         "within_tolerance": bool(row["within_tolerance"]),
         "created_at": row["created_at"],
         "decided_by": row["decided_by"],
+        "decided_by_badge": row["decided_by_badge"],
         "decided_at": row["decided_at"],
         "note": row["note"],
     }
@@ -350,7 +360,9 @@ def submit(w: SUDatabase, settings: Settings, task_id: int, actor: Actor) -> dic
         [outcome, now, task_id],
     )
     close_requests(w, task_id)
-    labor.finish(w, task_type="count", task_ref=f"count-{task_id}", actor=actor)
+    ref = f"count-{task_id}"
+    labor.record(w, settings, task_type="count", task_ref=ref, actor=actor, step="handle")
+    labor.finish(w, task_type="count", task_ref=ref, actor=actor)
     task = get_task(w, site, task_id)
     emit(
         w,
