@@ -14,7 +14,7 @@ from conftest import login_as
 def test_counting_routes_follow_the_policy(edge, services, role):
     who = login_as(services, role)
     routes = [r for r in protected_routes(edge.app) if r[1].startswith("/api/v1/counts")]
-    assert len(routes) == 14
+    assert len(routes) == 15
     for method, path, permission in routes:
         assert permission is not None and permission.startswith("counting.")
         resp = call(edge, method, path, who.headers)

@@ -512,3 +512,33 @@ def test_the_item_import_reads_an_optional_unit_cost_column(services):
     assert report.counts.refused == 1
     assert [p.field for p in report.problems if p.severity == "refused"] == ["unit_cost"]
     assert services.db.query_one("SELECT COUNT(*) AS n FROM items WHERE sku = 'CUP-2'") == {"n": 0}
+
+
+def test_a_supervisor_calls_a_count_off_and_nothing_is_posted(edge, services, sup, ann):
+    counting_site(services, {("A01-01-1L", "SOAP-1"): 10})
+    task = create(edge, sup, kind="bin", location="A01-01-1L")
+    claim(edge, ann, task["id"])
+    line(edge, ann, task["id"], location="A01-01-1L", sku="SOAP-1", qty=4)
+
+    def cancel(who, body, status=200, code=None):
+        resp = edge.post(f"{API}/tasks/{task['id']}/cancel", json=body, headers=who.with_key())
+        return assert_response(resp, status, code=code)
+
+    before = snapshot(services)
+    cancel(ann, {"reason": "mine"}, 403, "FORBIDDEN_ROLE")  # counters do not call counts off
+    cancel(sup, {}, 422, "VALIDATION_FAILED")  # a reason is required
+    cancel(sup, {"reason": ""}, 422, "VALIDATION_FAILED")
+    assert snapshot(services) == before
+
+    done = cancel(sup, {"reason": "bin being emptied for a re-slot"})["task"]
+    assert (done["status"], done["cancel_reason"]) == (
+        "cancelled",
+        "bin being emptied for a re-slot",
+    )
+    assert done["lines_counted"] == 1  # kept on record
+    assert stock_of(services, "A01-01-1L", "SOAP-1") == 10 and count_movements(services) == []
+    assert variances(edge, sup) == []
+    # The counter's queued submit is refused; a second cancel too.
+    submit(edge, ann, task["id"], 409, "COUNT_TASK_CLOSED")
+    cancel(sup, {"reason": "again"}, 409, "COUNT_TASK_CLOSED")
+    ledger_ok(services)

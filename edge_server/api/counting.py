@@ -146,6 +146,26 @@ def claim_task(
     return reply(*m.run({"task_id": task_id}, effect))
 
 
+class CancelIn(_Body):
+    reason: str = Field(min_length=1, max_length=200, description="Why the count is called off.")
+
+
+@router.post("/counts/tasks/{task_id}/cancel", response_model=Data)
+def cancel_task(
+    task_id: int,
+    body: CancelIn,
+    s: ServicesDep,
+    m: Annotated[Mutation, Depends(Mutates("counting.manage"))],
+) -> JSONResponse:
+    """Call a count off: nothing is posted; what was counted stays on record."""
+    site = s.settings.site
+
+    def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
+        return 200, ok({"task": tasks.cancel(w, site, task_id, reason=body.reason)})
+
+    return reply(*m.run({"task_id": task_id, **body.model_dump()}, effect))
+
+
 @router.post("/counts/tasks/{task_id}/lines", status_code=201, response_model=Data)
 def count_line(
     task_id: int,

@@ -1230,6 +1230,17 @@ def m090_counting(db: SUDatabase) -> None:
     )
 
 
+@migrations()
+def m091_count_cancellation(db: SUDatabase) -> None:
+    run_script(
+        db,
+        """
+        -- Why a supervisor called a count off (POST /counts/tasks/{id}/cancel).
+        ALTER TABLE count_tasks ADD COLUMN cancel_reason TEXT;
+        """,
+    )
+
+
 # -- end m090..m094 ---------------------------------------------------------------------------
 # -- m095..m099: labor tracking ---------------------------------------------------------------
 

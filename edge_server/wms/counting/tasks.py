@@ -107,6 +107,7 @@ def task_view(source: Source, t: dict[str, Any]) -> dict[str, Any]:
         "started_at": t["started_at"],
         "finished_at": t["finished_at"],
         "outcome": t["outcome"],
+        "cancel_reason": t["cancel_reason"],
         "lines_counted": int(names["n"]),
     }
 
@@ -368,6 +369,31 @@ def assign(w: SUDatabase, site: str, task_id: int, user_id: int) -> dict[str, An
     if t["excluded_user"] == user_id:
         raise AislewayError(ErrorCode.COUNT_RECOUNT_SAME_USER, details={"task_id": task_id})
     w.execute("UPDATE count_tasks SET assigned_to = ? WHERE id = ?", [user_id, task_id])
+    return get_task(w, site, task_id)
+
+
+def cancel(w: SUDatabase, site: str, task_id: int, *, reason: str) -> dict[str, Any]:
+    """A supervisor calls a count off (made by mistake, the bin is being emptied anyway).
+    Nothing is posted; lines counted so far stay on record with the task. Requests the task
+    answered are cancelled too, so the same count is not asked for again at once."""
+    t = load_task(w, site, task_id)
+    if t["status"] not in OPEN_STATUSES:
+        raise AislewayError(
+            ErrorCode.COUNT_TASK_CLOSED, details={"task_id": task_id, "status": t["status"]}
+        )
+    w.execute(
+        "UPDATE count_tasks SET status = 'cancelled', outcome = 'cancelled', finished_at = ?, "
+        "cancel_reason = ? WHERE id = ?",
+        [iso(), reason, task_id],
+    )
+    w.execute(
+        "UPDATE count_requests SET status = 'cancelled' WHERE status = 'open' AND location_id IN "
+        "(SELECT location_id FROM count_task_bins WHERE task_id = ?) AND NOT EXISTS ("
+        "SELECT 1 FROM count_tasks o JOIN count_task_bins b ON b.task_id = o.id "
+        "WHERE o.id != ? AND o.status IN ('open', 'in_progress') "
+        "AND b.location_id = count_requests.location_id)",
+        [task_id, task_id],
+    )
     return get_task(w, site, task_id)
 
 
