@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,24 +102,44 @@ class LiveEdge:
         return httpx.Client(base_url=self.url, headers=caller.headers if caller else None)
 
 
-@pytest.fixture
-def live_edge(services: Services) -> Iterator[LiveEdge]:
-    """The edge app served over real HTTP on a free loopback port, lifespan included."""
-    app = create_app(services.settings, services)
+@dataclass
+class Served:
+    """An ASGI app running under uvicorn in a thread on 127.0.0.1."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 10) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=timeout)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[Served]:
+    """Serve `app` over real HTTP on a free loopback port (lifespan included) until the block
+    ends; `Served.stop()` ends it earlier."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-edge", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "live edge did not start"
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
+    served = Served(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
     try:
-        yield LiveEdge(url=f"http://127.0.0.1:{port}", services=services)
+        yield served
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        served.stop()
+
+
+@pytest.fixture
+def live_edge(services: Services) -> Iterator[LiveEdge]:
+    """The edge app served over real HTTP on a free loopback port, lifespan included."""
+    with serving(create_app(services.settings, services)) as served:
+        yield LiveEdge(url=served.url, services=services)
 
 
 def idem() -> dict[str, str]:

@@ -11,12 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from browser_support import seed_floor
 
 from edge_server.app import create_app
 
-from conftest import assert_response, login_as, make_settings
+from conftest import assert_response, login_as, make_settings, serving
 
 SUMMARY = "/api/v1/dashboard/summary"
 STREAM = "/api/v1/dashboard/stream"
@@ -265,22 +264,12 @@ def wrapping_receive(app: Any) -> Any:
 def test_stream_ends_when_the_server_shuts_down(services, wrapped):
     """An open stream must not keep uvicorn waiting at shutdown."""
     app = create_app(services.settings, services)
-    served = wrapping_receive(app) if wrapped else app
-    config = uvicorn.Config(served, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    sup = login_as(services, "supervisor")
-    events = Events(f"http://127.0.0.1:{port}{STREAM}", sup.headers)
-    events.wait_for(1)
-    server.should_exit = True
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "uvicorn is still waiting for the dashboard stream"
+    with serving(wrapping_receive(app) if wrapped else app) as served:
+        sup = login_as(services, "supervisor")
+        events = Events(served.url + STREAM, sup.headers)
+        events.wait_for(1)
+        served.stop(timeout=30)
+        assert not served.thread.is_alive(), "uvicorn is still waiting for the dashboard stream"
     assert events.ended.wait(10)
 
 

@@ -1,13 +1,10 @@
 """The demo's simulated morning: real handheld traffic over HTTP leaves labor, accuracy and
 an approval for the supervisors' page, and the ledger still balances."""
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
 
 from edge_server.app import create_app
 from edge_server.demo import demo_settings, seed_demo
@@ -16,6 +13,8 @@ from edge_server.services import Services, open_services
 from edge_server.timeutil import utcnow
 from edge_server.wms.labor.rates import rates
 from edge_server.wms.ledger import check_ledger
+
+from conftest import serving
 
 
 @pytest.fixture
@@ -31,21 +30,10 @@ def demo_edge(tmp_path, monkeypatch) -> Iterator[tuple[str, Services]]:
     )
     services = open_services(settings)
     seed_demo(services)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=0, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}", services
+        with serving(create_app(settings, services)) as served:
+            yield served.url, services
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services.db.close()
 
 
