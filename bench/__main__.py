@@ -8,6 +8,7 @@ import sys
 BENCHES = [
     "bench.batching_bench",
     "bench.channel_sync_bench",
+    "bench.dashboard_bench",
     "bench.ledger_bench",
     "bench.putaway_bench",
     "bench.routing_bench",

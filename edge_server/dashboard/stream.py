@@ -28,7 +28,7 @@ __all__ = [
     "summary_events",
 ]
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 REFRESH_SECONDS = 30.0
 #: A stream ends after this long; the page reconnects (bounds any one connection's life).
