@@ -10,6 +10,7 @@ BENCHES = [
     "bench.channel_sync_bench",
     "bench.dashboard_bench",
     "bench.ledger_bench",
+    "bench.load_bench",
     "bench.putaway_bench",
     "bench.routing_bench",
     "bench.scan_feedback_bench",

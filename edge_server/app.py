@@ -82,6 +82,17 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return _error(422, ErrorCode.VALIDATION_FAILED, details={"errors": errors})
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # A number no SQLite INTEGER (or date) holds, e.g. an id of 2**63 in a path or a query:
+        # refused before anything is written (the write transaction rolls back).
+        log.info("number out of range", extra={"path": request.url.path, "error": str(exc)})
+        return _error(
+            422,
+            ErrorCode.VALIDATION_FAILED,
+            "A number in the request is out of range (at most 9223372036854775807).",
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.VALIDATION_FAILED
@@ -174,6 +185,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         _mount_oms(app)
     # The supervisors' web page at /dashboard/ and its summary/stream API (docs/dashboard.md).
     install_dashboard(app)
+    # Prometheus metrics at /metrics and per-route request counts (docs/operations.md#metrics).
+    if settings.metrics_enabled:
+        from edge_server.ops.metrics import install_metrics
+
+        install_metrics(app, services.db)
     return app
 
 

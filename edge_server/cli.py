@@ -60,6 +60,10 @@ def cmd_edge_serve(args: argparse.Namespace) -> int:
         settings.advertise = False
     if args.advertise_interface:
         settings.advertise_interface = args.advertise_interface
+    if args.tls_cert:
+        settings.tls_cert_file = Path(args.tls_cert)
+    if args.tls_key:
+        settings.tls_key_file = Path(args.tls_key)
     return serve(settings)
 
 
@@ -82,6 +86,31 @@ def cmd_edge_pair(args: argparse.Namespace) -> int:
     services.db.close()
     print(f"pairing code: {code.code}  (valid until {code.expires_at})")
     print("Enter it on the handheld's pairing screen; it works once.")
+    from edge_server.access.tls import pairing_trust, show_fingerprint
+
+    trust = pairing_trust(services.settings)
+    if trust is not None:
+        print(f"site CA fingerprint (SHA-256): {show_fingerprint(trust[1])}")
+        print("The handheld shows the fingerprint it was given: they must match.")
+    return 0
+
+
+def cmd_edge_tls_init(args: argparse.Namespace) -> int:
+    from edge_server.access.tls import fingerprint, init_tls, show_fingerprint
+
+    try:
+        files = init_tls(Path(args.dir), args.host, _settings(args).site, force=args.force)
+    except (FileExistsError, ValueError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"site CA:            {files.ca_cert}  (key {files.ca_key}: keep it off the server)")
+    print(f"server certificate: {files.server_cert}  for {', '.join(args.host)}")
+    print(f"server key:         {files.server_key}")
+    print(f"CA fingerprint (SHA-256): {show_fingerprint(fingerprint(files.ca_cert.read_bytes()))}")
+    print(
+        f"Serve with AISLEWAY_TLS_CERT_FILE={files.server_cert} "
+        f"AISLEWAY_TLS_KEY_FILE={files.server_key}"
+    )
     return 0
 
 
@@ -321,6 +350,32 @@ def cmd_edge_report_operations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_edge_backup(args: argparse.Namespace) -> int:
+    from edge_server.ops.backup import BackupError, backup
+
+    try:
+        info = backup(_settings(args).db_path, Path(args.to), force=args.force)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"backup written: {info.path} ({info.size_bytes} bytes, integrity ok)")
+    print(f"last movement id: {info.last_movement_id or 'none'} ({info.movements} movements)")
+    return 0
+
+
+def cmd_edge_restore(args: argparse.Namespace) -> int:
+    from edge_server.ops.backup import BackupError, restore
+
+    try:
+        info = restore(Path(args.from_file), _settings(args).db_path, force=args.force)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {args.from_file} to {info.path} ({info.size_bytes} bytes)")
+    print(f"integrity ok, ledger ok; last movement id: {info.last_movement_id or 'none'}")
+    return 0
+
+
 def _add_db_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="site SQLite file (default: AISLEWAY_DB_PATH or var/aisleway.db)")
     p.add_argument("--site", help="site code (default: AISLEWAY_SITE or CHI)")
@@ -350,9 +405,41 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="IPv4 address of the interface to advertise on (required with --host 0.0.0.0)",
     )
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
+    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
 
     add("check", cmd_edge_check, "verify stock == sum of movements and SQLite integrity")
     add("pair", cmd_edge_pair, "create a one-time pairing code for a handheld")
+
+    tls = cmds.add_parser("tls", help="the site's own CA and the server's TLS certificate")
+    tls_cmds = tls.add_subparsers(dest="tls", required=True, metavar="TLS_COMMAND")
+    p = tls_cmds.add_parser(
+        "init",
+        help="make a site CA and a server certificate for the given hosts/IPs",
+        description="Make a site CA (ca.pem, ca-key.pem) and a server certificate "
+        "(server.pem, server-key.pem) for the given host names and IP addresses "
+        "(docs/security.md#tls-and-pinning).",
+    )
+    _add_db_options(p)
+    p.set_defaults(handler=cmd_edge_tls_init)
+    p.add_argument("--dir", required=True, help="folder for the four PEM files")
+    p.add_argument(
+        "--host",
+        action="append",
+        required=True,
+        help="a name or IP handhelds use to reach the server (repeat for more)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing site CA")
+
+    p = add("backup", cmd_edge_backup, "snapshot the site database while it runs (checked copy)")
+    p.add_argument("--to", required=True, metavar="FILE", help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    p = add("restore", cmd_edge_restore, "replace the site database with a checked backup")
+    p.add_argument(
+        "--from", dest="from_file", required=True, metavar="FILE", help="the backup file"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing (stopped) database")
 
     p = add("add-user", cmd_edge_add_user, "create a user with a badge, PIN and role")
     p.add_argument("badge", help="what the badge barcode encodes (3-32 letters, digits, - _)")

@@ -5,6 +5,7 @@ and the idempotent-mutation context."""
 # nested dependency signatures below (a string annotation cannot name a local).
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -77,18 +78,21 @@ def scan_time(header: str | None) -> str | None:
     clamped to the server's time."""
     if header is None or not header.strip():
         return None
+    now = utcnow()
+    when: datetime | None
     try:
-        when = parse_iso(header.strip())
-    except ValueError:
+        parsed = parse_iso(header.strip())
+        # Year 1 east of UTC or year 9999 west of it has no UTC time: refused like garbage.
+        when = parsed.astimezone(now.tzinfo) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
         when = None
-    if when is None or when.tzinfo is None:
+    if when is None:
         raise AislewayError(
             ErrorCode.VALIDATION_FAILED,
             text="X-Scanned-At must be an ISO 8601 time with a time zone.",
             details={"header": "X-Scanned-At", "value": header[:64]},
         )
-    now = utcnow()
-    return iso(min(when.astimezone(now.tzinfo), now))
+    return iso(min(when, now))
 
 
 def get_principal(

@@ -30,7 +30,7 @@ from zeroconf import (
 )
 
 from edge_server.settings import Settings
-from protocols.discovery import SERVICE_TYPE, TXT_API, TXT_PROTOCOL, TXT_SITE
+from protocols.discovery import SERVICE_TYPE, TXT_API, TXT_PROTOCOL, TXT_SCHEME, TXT_SITE
 from protocols.version import API_BASE_PATH, PROTOCOL_VERSION
 
 __all__ = ["AdvertiseError", "Advertiser", "advertise_address", "instance_name"]
@@ -127,6 +127,7 @@ class Advertiser:
         # Validate now, so a bad configuration stops the server before it binds.
         self.address = advertise_address(settings.host, settings.advertise_interface)
         self.site = settings.site
+        self.scheme = "https" if settings.tls_cert_file else "http"
         self.port = settings.port
         self._lock = threading.Lock()
         self._zeroconf: Zeroconf | None = None
@@ -151,6 +152,7 @@ class Advertiser:
                 TXT_SITE: self.site,
                 TXT_PROTOCOL: PROTOCOL_VERSION,
                 TXT_API: API_BASE_PATH,
+                TXT_SCHEME: self.scheme,
             },
             server=f"{host_label}-{port}.local.",
         )

@@ -61,8 +61,9 @@ class _EdgeUvicorn(uvicorn.Server):
         port = self.bound_port()
         host = self._settings.host
         shown = f"[{host}]" if ":" in host else host
+        scheme = "https" if self._settings.tls_cert_file else "http"
         log.info(
-            f"edge server for site {self._settings.site} listening on http://{shown}:{port}",
+            f"edge server for site {self._settings.site} listening on {scheme}://{shown}:{port}",
             extra={"site": self._settings.site, "host": host, "port": port},
         )
         if self._advertiser is not None:
@@ -110,6 +111,21 @@ def _stop_signals_to(server: uvicorn.Server) -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
+def _tls_problem(settings: Settings) -> str | None:
+    """Why the TLS settings cannot work, or None (also None when TLS is off)."""
+    from edge_server.access.tls import ca_file_for
+
+    cert, key = settings.tls_cert_file, settings.tls_key_file
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        return "set both AISLEWAY_TLS_CERT_FILE and AISLEWAY_TLS_KEY_FILE, or neither"
+    for path in (cert, key, ca_file_for(settings)):
+        if path is not None and not path.is_file():
+            return f"TLS file {path} not found (make them with `aisleway edge tls init`)"
+    return None
+
+
 def serve(settings: Settings) -> int:
     """Run the edge server until Ctrl-C or SIGTERM; return the process exit status."""
     configure_logging(settings.log_level, settings.log_json)
@@ -121,6 +137,10 @@ def serve(settings: Settings) -> int:
             log.error(f"not starting: {exc}", extra={"site": settings.site})
             return EXIT_START_FAILED
 
+    tls_problem = _tls_problem(settings)
+    if tls_problem:
+        log.error(f"not starting: {tls_problem}", extra={"site": settings.site})
+        return EXIT_START_FAILED
     app = create_app(settings)
     services: Services = app.state.services
     config = uvicorn.Config(
@@ -131,6 +151,9 @@ def serve(settings: Settings) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # HTTPS when both are set (docs/security.md#tls-and-pinning)
+        ssl_certfile=str(settings.tls_cert_file) if settings.tls_cert_file else None,
+        ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
     )
     server = _EdgeUvicorn(config, settings, advertiser)
     try:

@@ -41,6 +41,36 @@ class Settings(BaseSettings):
     pairing_code_ttl_seconds: int = Field(
         default=900, description="How long a handheld pairing code stays valid."
     )
+    auth_rate_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Sliding window for counting failed logins and pairings per client.",
+    )
+    auth_rate_max_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins + pairings from one remote address within the window "
+        "before that address gets 429 TOO_MANY_ATTEMPTS; see docs/security.md.",
+    )
+    auth_rate_max_per_device: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins from one paired handheld within the window before it gets "
+        "429 TOO_MANY_ATTEMPTS.",
+    )
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="Server certificate (PEM) to serve HTTPS; with tls_key_file. See "
+        "docs/security.md (`aisleway edge tls init`).",
+    )
+    tls_key_file: Path | None = Field(
+        default=None, description="Private key (PEM) of tls_cert_file."
+    )
+    tls_ca_file: Path | None = Field(
+        default=None,
+        description="The local CA certificate (PEM) whose fingerprint pairing hands to "
+        "handhelds; default: ca.pem next to tls_cert_file.",
+    )
     webhook_max_attempts: int = Field(
         default=12, description="Delivery attempts before a webhook is marked failed."
     )
@@ -255,6 +285,13 @@ class Settings(BaseSettings):
     )
     log_json: bool = Field(default=True, description="Write structured (JSON) log lines.")
     log_level: str = Field(default="INFO", description="Log level.")
+    metrics_enabled: bool = Field(
+        default=True, description="Serve Prometheus metrics at GET /metrics (docs/operations.md)."
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="When set, GET /metrics requires 'Authorization: Bearer <this token>'.",
+    )
 
     @field_validator("site_timezone")
     @classmethod

@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     PAIRING_CODE_INVALID = "PAIRING_CODE_INVALID"
     API_KEY_INVALID = "API_KEY_INVALID"
     USER_EXISTS = "USER_EXISTS"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     # idempotency
     IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
@@ -292,6 +293,9 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ),
     ErrorCode.API_KEY_INVALID: ErrorDef(401, "The API key is missing, wrong or revoked."),
     ErrorCode.USER_EXISTS: ErrorDef(409, "A user with that badge already exists."),
+    ErrorCode.TOO_MANY_ATTEMPTS: ErrorDef(
+        429, "Too many failed attempts from here. Wait a little, then try again."
+    ),
     ErrorCode.IDEMPOTENCY_KEY_REQUIRED: ErrorDef(
         400, "This request needs an Idempotency-Key header so it can be safely retried."
     ),

@@ -16,6 +16,7 @@ from conftest import api_routes, login_as
 
 PUBLIC = {
     ("GET", "/health"),
+    ("GET", "/metrics"),  # counts only; AISLEWAY_METRICS_TOKEN guards it when set
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/devices/pair"),
 }

@@ -33,10 +33,12 @@ class Connection:
         api_url: str,
         device: DeviceCredentials,
         start: bool = True,
+        ca_pem: str | None = None,
         **replayer_options: Any,
     ) -> Connection:
-        """Client for `api_url` as `device`, queue at `queue_path`, replayer started."""
-        client = EdgeClient(api_url, device=device)
+        """Client for `api_url` as `device` (trusting only `ca_pem` over HTTPS when given),
+        queue at `queue_path`, replayer started."""
+        client = EdgeClient(api_url, device=device, ca_pem=ca_pem)
         queue = CommandQueue(queue_path, device.device_id)
         replayer = Replayer(queue, client, **replayer_options)
         conn = cls(client, queue, replayer)

@@ -23,6 +23,8 @@ class StoredPairing:
     device_token: str
     site: str = ""
     name: str = ""  # this handheld's name as given at pairing
+    ca_pem: str = ""  # the site CA pinned at pairing over HTTPS (docs/security.md)
+    ca_sha256: str = ""  # its fingerprint, shown to compare with the supervisor's
 
     @property
     def device(self) -> DeviceCredentials:
@@ -46,6 +48,8 @@ class CredentialStore:
                 device_token=str(raw["device_token"]),
                 site=str(raw.get("site", "")),
                 name=str(raw.get("name", "")),
+                ca_pem=str(raw.get("ca_pem") or ""),
+                ca_sha256=str(raw.get("ca_sha256") or ""),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None

@@ -15,6 +15,9 @@ Every answer from the edge is the one envelope `{next_state, data, message}`
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +36,8 @@ __all__ = [
     "Refused",
     "ServerError",
     "Session",
+    "UntrustedServer",
+    "pem_sha256",
 ]
 
 #: 401 refusals that a new login (or a new pairing) cures; the command itself was not judged.
@@ -55,6 +60,26 @@ class EdgeError(Exception):
 
 class Offline(EdgeError):
     """The edge server did not answer (connect error, timeout, dropped connection)."""
+
+
+class UntrustedServer(Offline):
+    """The server could not prove it holds a certificate from the site CA pinned at pairing
+    (or pairing over HTTPS got no CA, or one whose fingerprint differs from the expected one).
+    Nothing was sent; queued commands stay queued. See docs/security.md#tls-and-pinning."""
+
+
+def pem_sha256(ca_pem: str) -> str:
+    """SHA-256 (lowercase hex) of a PEM certificate's DER, as the edge server computes it."""
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(ca_pem.strip() + "\n")).hexdigest()
+
+
+def _is_cert_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Refused(EdgeError):
@@ -129,28 +154,95 @@ class EdgeClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
         app_version: str = "",
+        ca_pem: str | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.device = device
         self.session = session
         self.app_version = app_version
+        #: The site CA pinned at pairing (PEM); with it, HTTPS trusts only that CA.
+        self.ca_pem = ca_pem or None
         headers = {"Accept": "application/json"}
         if app_version:
             headers["User-Agent"] = f"aisleway-terminal/{app_version}"
-        self._http = httpx.Client(timeout=timeout, transport=transport, headers=headers)
+        self._timeout, self._transport, self._base_headers = timeout, transport, headers
+        self._http = self._new_http()
+
+    def _new_http(self, *, verify: ssl.SSLContext | bool | None = None) -> httpx.Client:
+        if verify is None:
+            verify = ssl.create_default_context(cadata=self.ca_pem) if self.ca_pem else True
+        return httpx.Client(
+            timeout=self._timeout,
+            transport=self._transport,
+            headers=self._base_headers,
+            verify=verify,
+        )
+
+    @property
+    def tls(self) -> bool:
+        return self.api_url.startswith("https://")
+
+    @property
+    def ca_sha256(self) -> str | None:
+        """Fingerprint of the pinned site CA (to show next to the supervisor's)."""
+        return pem_sha256(self.ca_pem) if self.ca_pem else None
 
     # -- device and user -----------------------------------------------------------------
-    def pair(self, code: str, name: str = "") -> DeviceCredentials:
+    def pair(
+        self, code: str, name: str = "", *, expected_ca_sha256: str | None = None
+    ) -> DeviceCredentials:
         """`POST /devices/pair`; the client keeps the credentials (save them, credentials.py).
 
         Not idempotent by key: the one-time code is its own guard. If the answer is lost
-        (Offline), the code may be spent: ask the supervisor for a new one."""
-        data = self._data(self._request("POST", "/devices/pair", json={"code": code, "name": name}))
-        self.device = DeviceCredentials(
+        (Offline), the code may be spent: ask the supervisor for a new one.
+
+        Over HTTPS with no CA pinned yet, this one request trusts whatever certificate the
+        server shows (trust on first use); the answer carries the site CA, which is pinned from
+        then on — after checking its fingerprint against `expected_ca_sha256` when given, and
+        that the server proves a certificate from that CA. Otherwise UntrustedServer."""
+        first_use = self.tls and self.ca_pem is None
+        body = {"code": code, "name": name}
+        if first_use:
+            unpinned = self._new_http(verify=False)
+            pinned, self._http = self._http, unpinned
+            try:
+                envelope = self._request("POST", "/devices/pair", json=body)
+            finally:
+                self._http = pinned
+                unpinned.close()
+        else:
+            envelope = self._request("POST", "/devices/pair", json=body)
+        data = self._data(envelope)
+        device = DeviceCredentials(
             device_id=int(data["device_id"]), device_token=str(data["device_token"])
         )
+        if first_use:
+            self._pin(data, expected_ca_sha256)
+        self.device = device
         self.session = None
         return self.device
+
+    def _pin(self, data: dict[str, Any], expected: str | None) -> None:
+        ca_pem, claimed = data.get("ca_pem"), data.get("ca_sha256")
+        if not isinstance(ca_pem, str) or not isinstance(claimed, str):
+            raise UntrustedServer("the server answered over HTTPS without a site CA to pin")
+        try:
+            actual = pem_sha256(ca_pem)
+        except (ValueError, ssl.SSLError) as exc:
+            raise UntrustedServer(f"the pairing answer's site CA is unreadable: {exc}") from exc
+        wanted = (expected or claimed).replace(" ", "").replace(":", "").lower()
+        if not (hmac.compare_digest(actual, claimed) and hmac.compare_digest(actual, wanted)):
+            raise UntrustedServer("the site CA's fingerprint is not the one expected")
+        self.ca_pem = ca_pem
+        old, self._http = self._http, self._new_http()
+        old.close()
+        try:
+            self.health()  # the server must prove a certificate from the CA it sent
+        except UntrustedServer:
+            self.ca_pem = None
+            self._http.close()
+            self._http = self._new_http()
+            raise
 
     def login(self, badge: str, pin: str) -> Session:
         """`POST /auth/login` with the device header; the client keeps the session."""
@@ -266,6 +358,8 @@ class EdgeClient:
                 headers=headers,
             )
         except httpx.TransportError as exc:
+            if _is_cert_failure(exc):
+                raise UntrustedServer(f"certificate refused: {exc}") from exc
             # Connect errors, timeouts, a connection closed before the whole reply: the
             # request may have been applied. The caller retries with the same key.
             raise Offline(f"{type(exc).__name__}: {exc}") from exc

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf
 
-from protocols.discovery import SERVICE_TYPE, TXT_API, TXT_PROTOCOL, TXT_SITE
+from protocols.discovery import SERVICE_TYPE, TXT_API, TXT_PROTOCOL, TXT_SCHEME, TXT_SITE
 from protocols.version import PROTOCOL_VERSION
 
 __all__ = [
@@ -64,7 +64,7 @@ class EdgeServer:
     port: int
     protocol: str
     api_base: str  # e.g. "/api/v1"
-    scheme: str = "http"  # zeroconf finds plain HTTP on the LAN; a typed-in URL may say https
+    scheme: str = "http"  # "https" when the TXT record or a typed-in URL says so
 
     @property
     def url(self) -> str:
@@ -101,8 +101,15 @@ def server_from_service(
     site, protocol, api = (_text(properties, k) for k in (TXT_SITE, TXT_PROTOCOL, TXT_API))
     if not (site and protocol and api and addresses and port):
         return None
+    scheme = "https" if _text(properties, TXT_SCHEME) == "https" else "http"
     return EdgeServer(
-        name=name, site=site, host=addresses[0], port=port, protocol=protocol, api_base=api
+        name=name,
+        site=site,
+        host=addresses[0],
+        port=port,
+        protocol=protocol,
+        api_base=api,
+        scheme=scheme,
     )
 
 

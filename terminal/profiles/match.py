@@ -202,7 +202,8 @@ def _hid_match(profile: Profile, device: DeviceInfo | None) -> HidMatch:
             name_contains=device.name or None,
         )
     m = profile.match
-    if m.usb_vendor is None and not m.evdev_name_contains:
+    # Without a vendor the driver pins one name; several names (or none) pin nothing.
+    if m.usb_vendor is None and len(m.evdev_name_contains) != 1:
         raise ScannerConfigError(
             f"{profile.name}: a fallback HID profile needs the device it was chosen for"
         )

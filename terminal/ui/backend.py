@@ -121,6 +121,8 @@ class EdgeBackend:
             device_token=device.device_token,
             site=server.site,
             name=self.device_name,
+            ca_pem=client.ca_pem or "",
+            ca_sha256=client.ca_sha256 or "",
         )
         self.store.save(pairing)
         self._close_connection()
@@ -160,7 +162,9 @@ class EdgeBackend:
     def _open(self, pairing: StoredPairing) -> None:
         server = self._need_server()
         queue_path = self.data_dir / f"queue-{server.site}.sqlite"
-        self.conn = Connection.open(queue_path, api_url=pairing.api_url, device=pairing.device)
+        self.conn = Connection.open(
+            queue_path, api_url=pairing.api_url, device=pairing.device, ca_pem=pairing.ca_pem
+        )
 
     def _close_connection(self) -> None:
         conn, self.conn, self.user = self.conn, None, None
