@@ -116,10 +116,12 @@ class Served:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[Served]:
+def serving(app: Any, *, scheme: str = "http", **options: Any) -> Iterator[Served]:
     """Serve `app` over real HTTP on a free loopback port (lifespan included) until the block
-    ends; `Served.stop()` ends it earlier."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    ends; `Served.stop()` ends it earlier. `options` go to uvicorn (e.g. `ssl_certfile`)."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, lifespan="on", **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-edge", daemon=True)
     thread.start()
@@ -128,7 +130,7 @@ def serving(app: Any) -> Iterator[Served]:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    served = Served(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
+    served = Served(url=f"{scheme}://127.0.0.1:{port}", server=server, thread=thread)
     try:
         yield served
     finally:

@@ -10,7 +10,6 @@ import ssl
 import stat
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from fastapi.testclient import TestClient
 
@@ -33,7 +31,7 @@ from terminal.client.credentials import CredentialStore, StoredPairing
 from terminal.client.edge import EdgeClient, Offline, UntrustedServer, pem_sha256
 from terminal.net.discovery import Browser
 
-from conftest import assert_response, make_settings
+from conftest import assert_response, make_settings, serving
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -67,28 +65,16 @@ def tls_site(tmp_path: Path, files: TlsFiles, **overrides: Any) -> Services:
 def serving_tls(services: Services) -> Iterator[str]:
     """The edge app under uvicorn with the site's TLS settings, on a free loopback port."""
     settings = services.settings
-    config = uvicorn.Config(
-        create_app(settings, services),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        lifespan="on",
-        ssl_certfile=str(settings.tls_cert_file),
-        ssl_keyfile=str(settings.tls_key_file),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="tls-edge", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    app = create_app(settings, services)
     try:
-        yield f"https://127.0.0.1:{port}"
+        with serving(
+            app,
+            scheme="https",
+            ssl_certfile=str(settings.tls_cert_file),
+            ssl_keyfile=str(settings.tls_key_file),
+        ) as served:
+            yield served.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services.db.close()
 
 
