@@ -84,8 +84,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
-        # A number no SQLite INTEGER (or date) holds, e.g. an id of 2**63 in a path or a query:
-        # refused before anything is written (the write transaction rolls back).
+        # A number no SQLite INTEGER holds, e.g. an id of 2**63 in a path or a query: refused
+        # before anything is written (the write transaction rolls back). Any other overflow is
+        # our bug, answered like every other one.
+        if "SQLite INTEGER" not in str(exc):
+            log.exception("unhandled error", extra={"path": request.url.path})
+            return _error(500, ErrorCode.INTERNAL)
         log.info("number out of range", extra={"path": request.url.path, "error": str(exc)})
         return _error(
             422,
