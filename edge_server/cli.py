@@ -114,6 +114,29 @@ def cmd_edge_tls_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_edge_tls_renew(args: argparse.Namespace) -> int:
+    from edge_server.access.tls import TlsFiles, fingerprint, issue_server_cert, show_fingerprint
+
+    files = TlsFiles.in_dir(Path(args.dir))
+    missing = [str(p) for p in (files.ca_cert, files.ca_key) if not p.exists()]
+    if missing:
+        print(f"refused: no site CA here ({', '.join(missing)}): run `tls init`", file=sys.stderr)
+        return 2
+    try:
+        issue_server_cert(files, args.host, _settings(args).site)
+    except ValueError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"server certificate: {files.server_cert}  for {', '.join(args.host)} (renewed)")
+    print(f"server key:         {files.server_key}")
+    print(
+        "same site CA, fingerprint (SHA-256): "
+        f"{show_fingerprint(fingerprint(files.ca_cert.read_bytes()))} — handhelds keep working; "
+        "restart the server to serve the new certificate"
+    )
+    return 0
+
+
 def cmd_edge_add_user(args: argparse.Namespace) -> int:
     services = _services(args)
     try:
@@ -430,6 +453,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="a name or IP handhelds use to reach the server (repeat for more)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing site CA")
+    p = tls_cmds.add_parser(
+        "renew",
+        help="a new server certificate from the existing site CA (handhelds keep working)",
+        description="Sign a new server certificate (server.pem, server-key.pem) with the site "
+        "CA already in --dir, for the given hosts/IPs (docs/security.md#tls-and-pinning).",
+    )
+    _add_db_options(p)
+    p.set_defaults(handler=cmd_edge_tls_renew)
+    p.add_argument("--dir", required=True, help="the folder `tls init` wrote")
+    p.add_argument(
+        "--host",
+        action="append",
+        required=True,
+        help="a name or IP handhelds use to reach the server (repeat for more)",
+    )
 
     p = add("backup", cmd_edge_backup, "snapshot the site database while it runs (checked copy)")
     p.add_argument("--to", required=True, metavar="FILE", help="the backup file to write")

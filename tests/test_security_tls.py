@@ -295,3 +295,27 @@ def _wait_for_line(log_path: Path, proc: subprocess.Popen[bytes], needle: str) -
         assert proc.poll() is None, log_path.read_text()
         time.sleep(0.1)
     raise AssertionError(f"no {needle!r} in the log:\n{log_path.read_text()}")
+
+
+def test_tls_renew_signs_a_new_server_certificate_with_the_same_ca(tmp_path, capsys):
+    folder = tmp_path / "tls"
+    db = ["--db", str(tmp_path / "s.db")]
+    renew = ["edge", "tls", "renew", *db, "--dir", str(folder), "--host", "127.0.0.1"]
+    assert main(renew) == 2  # no CA yet: nothing written
+    assert "tls init" in capsys.readouterr().err and not folder.exists()
+    assert main(["edge", "tls", "init", *db, "--dir", str(folder), "--host", "127.0.0.1"]) == 0
+    ca_before = (folder / "ca.pem").read_bytes()
+    cert_before = (folder / "server.pem").read_bytes()
+    assert main([*renew, "--host", "edge-chi.local"]) == 0
+    out = capsys.readouterr().out
+    assert show_fingerprint(fingerprint(ca_before)) in out
+    assert (folder / "ca.pem").read_bytes() == ca_before
+    assert (folder / "server.pem").read_bytes() != cert_before
+    ca = x509.load_pem_x509_certificate(ca_before)
+    server = x509.load_pem_x509_certificate((folder / "server.pem").read_bytes())
+    assert server.issuer == ca.subject
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["edge-chi.local"]
+    renewed = (folder / "server.pem").read_bytes()
+    assert main([*renew[:-2], "--host", "not a host!"]) == 2  # a bad name: nothing replaced
+    assert (folder / "server.pem").read_bytes() == renewed

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -75,13 +76,21 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
 def _san(hosts: list[str]) -> x509.SubjectAlternativeName:
+    """The certificate's names: IP addresses as such, anything else must be a DNS name."""
     names: list[x509.GeneralName] = []
     for host in hosts:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            continue
         except ValueError:
-            names.append(x509.DNSName(host))
+            pass
+        if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in host.split(".")):
+            raise ValueError(f"{host!r} is neither an IP address nor a host name")
+        names.append(x509.DNSName(host))
     return x509.SubjectAlternativeName(names)
 
 
