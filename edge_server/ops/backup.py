@@ -72,6 +72,23 @@ def _verify_copy(path: Path) -> tuple[int | None, int]:
     return last, count
 
 
+def _copy(source: Path, dest: Path) -> None:
+    """Copy a SQLite database (read only) into `dest` with the online backup API."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None, timeout=5)
+    try:
+        dst = sqlite3.connect(dest, isolation_level=None)
+        try:
+            # pages=-1: the whole database in one step, i.e. under one read snapshot; a
+            # step-wise copy would restart whenever the server commits.
+            src.backup(dst, pages=-1)
+            # One self-contained file: no -wal beside the copy.
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
 def backup(db_path: str | Path, to: str | Path, *, force: bool = False) -> BackupInfo:
     """Snapshot the site database at `db_path` into the single file `to` while it may be in use.
 
@@ -87,22 +104,11 @@ def backup(db_path: str | Path, to: str | Path, *, force: bool = False) -> Backu
         raise BackupError(f"folder {target.parent} does not exist")
     partial = target.with_name(f".{target.name}.partial")
     _remove(partial)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None, timeout=5)
     try:
-        dst = sqlite3.connect(partial, isolation_level=None)
-        try:
-            # pages=-1: the whole database in one step, i.e. under one read snapshot; a
-            # step-wise copy would restart whenever the server commits.
-            src.backup(dst, pages=-1)
-            # One self-contained file: no -wal beside the copy.
-            dst.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dst.close()
+        _copy(source, partial)
     except sqlite3.DatabaseError as exc:
         _remove(partial)
         raise BackupError(f"cannot back up {source}: {exc}") from None
-    finally:
-        src.close()
     try:
         last, count = _verify_copy(partial)
         with partial.open("rb+") as f:
@@ -155,18 +161,10 @@ def restore(source: str | Path, db_path: str | Path, *, force: bool = False) -> 
     staged = target.with_name(f".{target.name}.restoring")
     _remove(staged)
     try:
-        src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True, isolation_level=None)
         try:
-            dst = sqlite3.connect(staged, isolation_level=None)
-            try:
-                src.backup(dst, pages=-1)
-                dst.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                dst.close()
+            _copy(backup_file, staged)
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"{backup_file} is not a readable SQLite database ({exc})") from None
-        finally:
-            src.close()
         last, count = _verify_copy(staged)
         db = Database(staged)
         try:
