@@ -15,8 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edge_server.api import (
     admin,
     auth,
+    billing,
     carriers,
+    client_portal,
+    clients,
     counting,
+    edi,
     health,
     inbound,
     inventory,
@@ -26,6 +30,7 @@ from edge_server.api import (
     layout,
     outbound,
     packing,
+    packing_slips,
     picking,
     putaway,
     receiving,
@@ -41,6 +46,7 @@ from edge_server.dashboard.routes import install as install_dashboard
 from edge_server.errors import AislewayError
 from edge_server.integration.webhooks import WebhookRelay
 from edge_server.labels import PrintSpooler
+from edge_server.openapi_errors import install_error_responses
 from edge_server.services import Services, open_services
 from edge_server.settings import Settings
 from edge_server.wms.counting.schedule_loop import CountScheduler
@@ -61,6 +67,9 @@ def _error(
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # The OpenAPI declares what these handlers answer (edge_server/openapi_errors.py).
+    install_error_responses(app)
+
     @app.exception_handler(AislewayError)
     async def _aisleway(request: Request, exc: AislewayError) -> JSONResponse:
         log.info("refused", extra={"path": request.url.path, "code": exc.code.value})
@@ -130,6 +139,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version=PROTOCOL_VERSION,
         description=f"Warehouse site {settings.site}. All API routes live under {API_BASE_PATH}.",
         lifespan=run_loops,
+        # Prometheus (/metrics) is ours; FastAPI's OTel bridge costs a few % per request
+        telemetry=None
+        if settings.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     app.state.on_start = []
@@ -159,6 +172,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         counting,
         reports,
         tasks,
+        clients,
+        client_portal,
+        edi,
+        billing,
+        packing_slips,
     )
     for module in routers:
         app.include_router(module.router, prefix=API_BASE_PATH)
@@ -185,6 +203,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.count_scheduler = counter
         app.state.on_start.append(counter.start)
         app.state.on_stop.append(counter.close)
+    # EDI folders: inbound interchanges taken, our 997s/945s written out (docs/edi.md).
+    if settings.edi_inbox_dir or settings.edi_outbox_dir:
+        from edge_server.wms.edi_folder import EdiFolders
+
+        edi_folders = EdiFolders(services.db, settings)
+        app.state.edi_folders = edi_folders
+        app.state.on_start.append(edi_folders.start)
+        app.state.on_stop.append(edi_folders.close)
     if settings.oms_embedded:
         _mount_oms(app)
     # The supervisors' web page at /dashboard/ and its summary/stream API (docs/dashboard.md).

@@ -150,10 +150,17 @@ def cmd_edge_add_user(args: argparse.Namespace) -> int:
 def cmd_edge_add_api_key(args: argparse.Namespace) -> int:
     services = _services(args)
     try:
-        key, secret = services.api_keys.create(args.name)
+        if args.client:
+            key, secret = services.api_keys.create(args.name, "client", client=args.client)
+        else:
+            key, secret = services.api_keys.create(args.name)
+    except AislewayError as exc:
+        _print_refusal(exc)
+        return 2
     finally:
         services.db.close()
-    print(f"API key {key.id} for {key.name}: {secret}")
+    whose = f" (client {key.client}: the client API only)" if key.client else ""
+    print(f"API key {key.id} for {key.name}{whose}: {secret}")
     print("Shown once. Send it as 'Authorization: Bearer <key>'.")
     return 0
 
@@ -373,16 +380,57 @@ def cmd_edge_report_operations(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_edge_backup(args: argparse.Namespace) -> int:
-    from edge_server.ops.backup import BackupError, backup
+def cmd_edge_billing(args: argparse.Namespace) -> int:
+    import csv
 
+    from edge_server.wms import billing
+
+    services = _services(args)
     try:
-        info = backup(_settings(args).db_path, Path(args.to), force=args.force)
+        when = billing.period(services.settings, args.first, args.last)
+        report = billing.billing_report(services.db, services.settings, args.code, when)
+    finally:
+        services.db.close()
+    rows = billing.csv_rows(report)
+    if args.csv:
+        with Path(args.csv).open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out, lineterminator="\n").writerows(rows)
+        print(f"written: {args.csv} ({len(rows) - 2} days and a total row)")
+        return 0
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    print(
+        f"billing, client {report['client']} ({report['name']}), site {report['site']}, "
+        f"{report['from']} to {report['to']}, storage in {report['rates']['storage_basis']}"
+    )
+    for row in rows:
+        print("  ".join(str(v).rjust(n) for v, n in zip(row, widths, strict=True)))
+    return 0
+
+
+def cmd_edge_backup(args: argparse.Namespace) -> int:
+    from edge_server.ops.backup import BackupError, backup, backup_to_dir
+
+    removed: list[Path] = []
+    try:
+        if args.to_dir is not None:
+            if args.force:
+                raise BackupError("--force goes with --to; --to-dir never replaces a file")
+            settings = _settings(args)
+            rotated = backup_to_dir(
+                settings.db_path, Path(args.to_dir), settings.site, keep=args.keep
+            )
+            info, removed = rotated.info, rotated.removed
+        else:
+            if args.keep is not None:
+                raise BackupError("--keep goes with --to-dir")
+            info = backup(_settings(args).db_path, Path(args.to), force=args.force)
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"backup written: {info.path} ({info.size_bytes} bytes, integrity ok)")
     print(f"last movement id: {info.last_movement_id or 'none'} ({info.movements} movements)")
+    for path in removed:
+        print(f"old backup removed: {path}")
     return 0
 
 
@@ -470,8 +518,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add("backup", cmd_edge_backup, "snapshot the site database while it runs (checked copy)")
-    p.add_argument("--to", required=True, metavar="FILE", help="the backup file to write")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", metavar="FILE", help="the backup file to write")
+    where.add_argument(
+        "--to-dir",
+        metavar="DIR",
+        help="write DIR/<site>-YYYYMMDD-HHMMSS.db (UTC) instead (the nightly timer)",
+    )
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        help="with --to-dir: then delete all but the newest N such backups of this site",
+    )
 
     p = add("restore", cmd_edge_restore, "replace the site database with a checked backup")
     p.add_argument(
@@ -487,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("add-api-key", cmd_edge_add_api_key, "create an API key for an integration")
     p.add_argument("name", help="who the key is for, e.g. 'oms' or 'webstore'")
+    p.add_argument("--client", metavar="CODE", help="a 3PL client's own key (docs/clients.md)")
 
     p = add("import-items", cmd_edge_import_items, "import the item master from a CSV file")
     p.add_argument("file", help="CSV file (columns in docs/items.md)")
@@ -534,6 +595,12 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--csv", action="store_true", help="print the days as CSV")
     out.add_argument("--json", action="store_true", help="print the whole report as JSON")
+
+    p = add("billing", cmd_edge_billing, "a client's billing data per site day (docs/billing.md)")
+    p.add_argument("code", help="the client's code")
+    p.add_argument("--from", dest="first", type=_day, required=True, help="first site day")
+    p.add_argument("--to", dest="last", type=_day, required=True, help="last site day (included)")
+    p.add_argument("--csv", metavar="FILE", help="write the days and a total row to a CSV file")
 
     demo = top.add_parser("demo", help="create a demo site and run it on 127.0.0.1:8000")
     demo.add_argument("--dir", default="var/demo", help="where the demo database lives")

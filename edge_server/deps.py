@@ -1,9 +1,13 @@
 """FastAPI dependencies: services, the caller (user + device, or API key), permissions,
-and the idempotent-mutation context."""
+and the idempotent-mutation context.
+
+They are `async def` on purpose: FastAPI runs a plain `def` dependency in the thread pool, one
+hop per dependency per request, and these are cheap (the caller is two indexed reads on this
+thread's read connection). Only the route itself goes to the thread pool (docs/load.md)."""
 
 # No `from __future__ import annotations` here: FastAPI must see the real objects in the
 # nested dependency signatures below (a string annotation cannot name a local).
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,7 +28,7 @@ from edge_server.wms.ledger import Actor
 from protocols.errors import ErrorCode
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -32,7 +36,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_db(services: ServicesDep) -> Database:
+async def get_db(services: ServicesDep) -> Database:
     return services.db
 
 
@@ -49,6 +53,7 @@ class Principal:
     device_id: int | None = None
     api_key_id: int | None = None
     scanned_at: str | None = None  # the handheld's scan time (`X-Scanned-At`), UTC ISO 8601
+    client: str | None = None  # a 3PL client's key: the client's code (docs/clients.md)
 
     @property
     def actor(self) -> Actor:
@@ -95,7 +100,7 @@ def scan_time(header: str | None) -> str | None:
     return iso(min(when, now))
 
 
-def get_principal(
+async def get_principal(
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
     x_device_token: Annotated[str | None, Header()] = None,
@@ -106,7 +111,7 @@ def get_principal(
         raise AislewayError(ErrorCode.AUTH_REQUIRED)
     if token.startswith(API_KEY_PREFIX + "_"):
         key = services.api_keys.identify(token)
-        return Principal(kind="api_key", role=key.role, api_key_id=key.id)
+        return Principal(kind="api_key", role=key.role, api_key_id=key.id, client=key.client)
     scanned_at = scan_time(x_scanned_at)
     if not token.startswith(TOKEN_PREFIX + "."):
         raise AislewayError(ErrorCode.TOKEN_INVALID)
@@ -134,12 +139,12 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def Requires(permission: str) -> Callable[..., Principal]:
+def Requires(permission: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller must hold `permission` (see access/policy.py)."""
     if permission not in POLICY:
         raise KeyError(f"unknown permission {permission!r}")
 
-    def require(principal: PrincipalDep) -> Principal:
+    async def require(principal: PrincipalDep) -> Principal:
         if not allowed(permission, principal.role):
             raise AislewayError(ErrorCode.FORBIDDEN_ROLE, details={"permission": permission})
         return principal
@@ -172,13 +177,13 @@ class Mutation:
         )
 
 
-def Mutates(permission: str) -> Callable[..., Mutation]:
+def Mutates(permission: str) -> Callable[..., Awaitable[Mutation]]:
     """Dependency for a mutating route: caller holding `permission` + Idempotency-Key + db.
 
     Use as `m: Annotated[Mutation, Depends(Mutates("stock.move"))]`."""
     requires = Requires(permission)
 
-    def dep(
+    async def dep(
         request: Request,
         db: DbDep,
         principal: Annotated[Principal, Depends(requires)],

@@ -27,7 +27,7 @@ class Services:
     def __post_init__(self) -> None:
         self.users = UserService(self.db, self.settings)
         self.devices = DeviceService(self.db, self.settings)
-        self.api_keys = ApiKeyService(self.db)
+        self.api_keys = ApiKeyService(self.db, clients=True)
         self.tokens = TokenSigner(token_secret(self.db), self.settings.token_ttl_seconds)
         self.attempts = AttemptLimiter(self.settings)
 

@@ -292,6 +292,22 @@ class Settings(BaseSettings):
         default=None,
         description="When set, GET /metrics requires 'Authorization: Bearer <this token>'.",
     )
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry hooks (spans, metrics, logs through the "
+        "globally configured OTel providers); off: no per-request telemetry checks.",
+    )
+    edi_inbox_dir: str | None = Field(
+        default=None,
+        description="Watched folder for inbound X12 interchanges (docs/edi.md); None: off.",
+    )
+    edi_outbox_dir: str | None = Field(
+        default=None,
+        description="Folder our outbound 997s and 945s are written to; None: API only.",
+    )
+    edi_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often the EDI folders are looked at."
+    )
 
     @field_validator("site_timezone")
     @classmethod

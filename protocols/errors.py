@@ -204,6 +204,7 @@ class ErrorCode(StrEnum):
     # handheld app: choosing a site (terminal/ui)
     TERMINAL_SERVER_NOT_FOUND = "TERMINAL_SERVER_NOT_FOUND"
     TERMINAL_SERVER_INCOMPATIBLE = "TERMINAL_SERVER_INCOMPATIBLE"
+    TERMINAL_SERVER_UNTRUSTED = "TERMINAL_SERVER_UNTRUSTED"
     # OMS orders, channels, sites
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     ORDER_RELEASED = "ORDER_RELEASED"
@@ -262,6 +263,26 @@ class ErrorCode(StrEnum):
     ASSIGN_ROLE_NOT_ALLOWED = "ASSIGN_ROLE_NOT_ALLOWED"
     ASSIGN_SAME_WORKER = "ASSIGN_SAME_WORKER"
     # fallback
+    # 3PL clients (docs/clients.md)
+    CLIENT_NOT_FOUND = "CLIENT_NOT_FOUND"
+    CLIENT_INACTIVE = "CLIENT_INACTIVE"
+    CLIENT_UNKNOWN = "CLIENT_UNKNOWN"
+    CLIENT_EDI_TAKEN = "CLIENT_EDI_TAKEN"
+    CLIENT_ITEMS_MIXED = "CLIENT_ITEMS_MIXED"
+    CLIENT_OWNER_MISMATCH = "CLIENT_OWNER_MISMATCH"
+    CLIENT_KEY_NEEDS_CLIENT = "CLIENT_KEY_NEEDS_CLIENT"
+    CLIENT_NUMBER_TAKEN = "CLIENT_NUMBER_TAKEN"
+    # EDI interchanges (docs/edi.md)
+    EDI_ENVELOPE_INVALID = "EDI_ENVELOPE_INVALID"
+    EDI_BODY_INVALID = "EDI_BODY_INVALID"
+    EDI_SENDER_UNKNOWN = "EDI_SENDER_UNKNOWN"
+    EDI_SENDER_MISMATCH = "EDI_SENDER_MISMATCH"
+    EDI_INTERCHANGE_REUSED = "EDI_INTERCHANGE_REUSED"
+    EDI_INTERCHANGE_NOT_FOUND = "EDI_INTERCHANGE_NOT_FOUND"
+    EDI_OUTBOUND_NOT_FOUND = "EDI_OUTBOUND_NOT_FOUND"
+    EDI_DOCUMENT_INVALID = "EDI_DOCUMENT_INVALID"
+    EDI_CARRIER_UNKNOWN = "EDI_CARRIER_UNKNOWN"
+    EDI_SET_UNSUPPORTED = "EDI_SET_UNSUPPORTED"
     INTERNAL = "INTERNAL"
 
 
@@ -788,6 +809,12 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
     ErrorCode.TERMINAL_SERVER_INCOMPATIBLE: ErrorDef(
         409, "This site's server runs another version of Aisleway. Update the app on this handheld."
     ),
+    ErrorCode.TERMINAL_SERVER_UNTRUSTED: ErrorDef(
+        503,
+        "The server's certificate has changed since this handheld was paired, so nothing was "
+        "sent. Tell a supervisor. If the site's certificate was replaced on purpose, pair again "
+        "with a new code; otherwise tap Change site.",
+    ),
     ErrorCode.ORDER_NOT_FOUND: ErrorDef(404, "That order is not known here."),
     ErrorCode.ORDER_RELEASED: ErrorDef(
         409,
@@ -938,6 +965,60 @@ CATALOGUE: dict[ErrorCode, ErrorDef] = {
         422, "That worker's role cannot do this kind of task. Choose someone who can."
     ),
     ErrorCode.ASSIGN_SAME_WORKER: ErrorDef(409, "That worker already has this task."),
+    ErrorCode.CLIENT_NOT_FOUND: ErrorDef(404, "There is no client with that code."),
+    ErrorCode.CLIENT_INACTIVE: ErrorDef(
+        409, "That client is switched off. An administrator can switch it back on."
+    ),
+    ErrorCode.CLIENT_UNKNOWN: ErrorDef(
+        422, "The owner named is not a client of this site. Add the client first."
+    ),
+    ErrorCode.CLIENT_EDI_TAKEN: ErrorDef(
+        409, "Another client already sends EDI with that qualifier and ID."
+    ),
+    ErrorCode.CLIENT_ITEMS_MIXED: ErrorDef(
+        422, "A document may hold one client's items only. Split it by owner."
+    ),
+    ErrorCode.CLIENT_OWNER_MISMATCH: ErrorDef(
+        422, "The owner named does not own the items on this document."
+    ),
+    ErrorCode.CLIENT_NUMBER_TAKEN: ErrorDef(
+        409, "That document number is already used at this site. Send it under another number."
+    ),
+    ErrorCode.CLIENT_KEY_NEEDS_CLIENT: ErrorDef(
+        422, "A client API key must name the client it belongs to (and only a client key may)."
+    ),
+    ErrorCode.EDI_ENVELOPE_INVALID: ErrorDef(
+        422,
+        "The X12 interchange's envelope is wrong (details name the code, segment and position). "
+        "Nothing was taken.",
+    ),
+    ErrorCode.EDI_BODY_INVALID: ErrorDef(
+        415, "Send the interchange as the raw request body (Content-Type application/edi-x12)."
+    ),
+    ErrorCode.EDI_SENDER_UNKNOWN: ErrorDef(
+        422, "The interchange's sender (ISA05/ISA06) is not the EDI identity of any client."
+    ),
+    ErrorCode.EDI_SENDER_MISMATCH: ErrorDef(
+        403, "The interchange's sender (ISA05/ISA06) is not your EDI identity."
+    ),
+    ErrorCode.EDI_INTERCHANGE_REUSED: ErrorDef(
+        409,
+        "This interchange control number was already used by the sender for a different file. "
+        "Send new content under a new ISA13.",
+    ),
+    ErrorCode.EDI_INTERCHANGE_NOT_FOUND: ErrorDef(404, "There is no such EDI interchange."),
+    ErrorCode.EDI_OUTBOUND_NOT_FOUND: ErrorDef(404, "There is no such outbound EDI document."),
+    ErrorCode.EDI_DOCUMENT_INVALID: ErrorDef(
+        422, "The transaction set reads as X12 but cannot become one of our documents."
+    ),
+    ErrorCode.EDI_CARRIER_UNKNOWN: ErrorDef(
+        422,
+        "The 940's carrier (W66) matches none of our carrier services and the client has no "
+        "default EDI carrier service.",
+    ),
+    ErrorCode.EDI_SET_UNSUPPORTED: ErrorDef(
+        422, "We do not take this transaction set (or this status of it) inbound."
+    ),
     ErrorCode.INTERNAL: ErrorDef(500, "Something went wrong on the server. Nothing was changed."),
 }
 

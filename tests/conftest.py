@@ -160,11 +160,21 @@ class Caller:
         return {**self.headers, "Idempotency-Key": key or f"test-{next(_keys)}"}
 
 
-def login_as(services: Services, role: str, *, badge: str | None = None) -> Caller:
+def login_as(
+    services: Services, role: str, *, badge: str | None = None, client: str | None = None
+) -> Caller:
     """Create a user of `role` and return its auth headers (paired device for floor roles)."""
     badge = badge or f"{role}-{next(_keys)}"
     if role == "integration":
         _, secret = services.api_keys.create(f"{badge}")
+        return Caller({"Authorization": f"Bearer {secret}"}, role)
+    if role == "client":  # a 3PL client's own key (its client is made if need be)
+        from factories import make_client
+
+        code = client or "ACME"
+        if services.db.query_one("SELECT 1 FROM clients WHERE code = ?", [code]) is None:
+            make_client(services.db, code)
+        _, secret = services.api_keys.create(badge, "client", client=code)
         return Caller({"Authorization": f"Bearer {secret}"}, role)
     user = services.users.create(badge=badge, pin="1234", role=role)
     headers: dict[str, str] = {}

@@ -49,3 +49,12 @@ def make_item(db: Database, sku: str, *, lot_tracked: bool = False, gtin: str | 
         if gtin:
             w.execute("INSERT INTO item_gtins (gtin, item_id) VALUES (?, ?)", [gtin, item_id])
     return item_id
+
+
+def make_client(db: Database, code: str = "ACME", **fields: object) -> dict[str, object]:
+    """Register 3PL client `code` (fields as in protocols.clients.ClientIn; name = code)."""
+    from edge_server.wms.clients import put_client
+    from protocols.clients import ClientIn
+
+    with db.write() as w:
+        return put_client(w, code, ClientIn.model_validate({"name": code, **fields}))[1]

@@ -10,7 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from edge_server.access.policy import POLICY
-from edge_server.db.migrations import ROLES
+from edge_server.db.migrations import KEY_ROLES
 
 from conftest import api_routes, login_as
 
@@ -123,7 +123,7 @@ def test_missing_forged_expired_and_wrong_device_tokens_are_refused(edge, servic
             assert resp.json()["message"]["code"] == code, (method, path, name)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", KEY_ROLES)  # the users' roles and a 3PL client's key
 def test_each_role_reaches_exactly_what_the_policy_allows(edge, services, role):
     who = login_as(services, role)
     for method, path, permission in protected_routes(edge.app):

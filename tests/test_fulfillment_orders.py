@@ -83,7 +83,6 @@ def order_body(lines: list[dict[str, Any]] | None = None, **overrides: Any) -> d
         "carrier_service": "UPS-GROUND",
         "priority": 5,
         "promised_ship_date": "2030-01-15",
-        "owner": "ACME",
         "lines": lines or [{"line_no": 1, "sku": "MUG-01", "qty": 3}],
     }
     body.update(overrides)

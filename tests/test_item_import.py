@@ -19,6 +19,7 @@ from edge_server.wms import item_import, items
 from edge_server.wms.item_import import import_items, read_items_csv
 
 from conftest import assert_response
+from factories import make_client
 
 MESSY = Path(__file__).parent / "data" / "items-messy.csv"
 HEADER = (
@@ -263,6 +264,7 @@ def test_a_missing_file_is_refused():
 
 # -- formats and spellings --------------------------------------------------------------------
 def test_semicolon_file_with_bom_odd_headers_and_decimal_commas(fresh_db):
+    make_client(fresh_db, "ACME")
     header = (
         "\ufeff SKU ;Description;GTIN;UoM;Case Qty;Weight_KG;Length-cm;Width cm;Height_cm;"
         "Lot Tracked;Expiry Tracked;Velocity;Size;Color;Owner;Notes"
@@ -425,6 +427,7 @@ def test_a_gtin_of_a_stored_item_is_refused_unless_the_file_moves_it(fresh_db):
 
 
 def test_absent_optional_columns_keep_stored_values(fresh_db):
+    make_client(fresh_db, "ACME")
     header = HEADER + ",owner,serial_tracked,case_gtin,attr_material,attr_season"
     first = row("O-1", 1) + f",ACME,Y,{gtin(1, '1')},cotton,SS24"
     assert import_items(fresh_db, csv_bytes(first, header=header)).ok
@@ -629,3 +632,17 @@ def test_import_over_http_dry_run_and_refusals(edge, services, as_role):
     assert_response(multipart, 415, code="IMPORT_INVALID")
     # idempotency rows aside, nothing changed
     assert snapshot(services.db) == before
+
+
+def test_a_row_naming_an_owner_that_is_no_client_is_refused_alone(fresh_db):
+    make_client(fresh_db, "ACME")
+    header = HEADER + ",owner"
+    report = import_items(
+        fresh_db, csv_bytes(row("K-1", 1) + ",ACME", row("K-2", 2) + ",NOBODY", header=header)
+    )
+    assert (report.counts.created, report.counts.refused) == (1, 1)
+    problem = next(p for p in report.problems if p.sku == "K-2")
+    assert (problem.field, problem.code, problem.severity) == ("owner", "OWNER_UNKNOWN", "refused")
+    assert items.get_item(fresh_db, "K-2") is None
+    stored = items.get_item(fresh_db, "K-1")
+    assert stored is not None and stored.owner == "ACME"

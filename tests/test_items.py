@@ -13,7 +13,7 @@ from edge_server.wms import items
 from edge_server.wms.items import Issue, Item, canonical_gtin, find_by_gtin, upsert_item
 
 from conftest import assert_response
-from factories import make_item
+from factories import make_client, make_item
 
 EAN13 = "0614141000012"  # GS1's example: the EAN-13 printed on a pack
 GTIN14 = "00614141000012"  # the same, as GTIN-14
@@ -211,6 +211,7 @@ def test_upsert_creates_then_is_a_no_op_then_updates(fresh_db):
 
 
 def test_stored_item_reads_back_every_field(fresh_db):
+    make_client(fresh_db, "ACME")
     item, _ = items.validate_item(
         item_data(
             owner="ACME",

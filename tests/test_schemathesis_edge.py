@@ -1,8 +1,13 @@
-"""schemathesis over the edge server's whole OpenAPI, in-process: no 5xx, and every response
-matches the schema the route declares.
+"""schemathesis over the edge server's whole OpenAPI, in-process: no 5xx, every response
+matches the schema its route declares, its status is one the route declares (the error
+statuses come from edge_server/openapi_errors.py) and its content type too.
 
-One site database for the module (the demo site), an admin caller (every permission), a fresh
-Idempotency-Key on every request. Bounded: a few fixed examples per operation (~45 s).
+One site database for the module (the demo site), a fresh Idempotency-Key on every request.
+Two runs over every operation: as an admin (every permission, so the routes do real work),
+and as floor callers (a picker on its paired handheld, the picker's token with another
+handheld's credential or with none, a supervisor on the web, and whatever `Authorization`
+schemathesis makes up), so the 401/403 paths and the device checks are fuzzed too.
+Bounded: a few fixed examples per operation.
 """
 
 from __future__ import annotations
@@ -18,8 +23,13 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from edge_server.app import create_app
 from edge_server.demo import seed_demo
@@ -30,6 +40,14 @@ from conftest import login_as, make_settings
 # A deeper run: AISLEWAY_SCHEMATHESIS_EXAMPLES=25 (random instead of the fixed examples).
 DEEP = os.environ.get("AISLEWAY_SCHEMATHESIS_EXAMPLES")
 EXAMPLES_PER_OPERATION = int(DEEP or 5)
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
+# The floor callers, by name (see `callers`).
+FLOOR = ("picker", "picker-other-device", "picker-no-device", "supervisor", "made-up")
 
 
 # Loaded when the module is collected (schemathesis parametrizes by operation), on a site
@@ -42,10 +60,28 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_SERVICES.se
 
 
 @pytest.fixture(scope="module")
-def admin_headers() -> Iterator[dict[str, str]]:
-    yield login_as(_SERVICES, "admin").headers
+def callers() -> Iterator[dict[str, dict[str, str]]]:
+    """Headers by caller; `None` values are headers the caller must not send."""
+    picker = login_as(_SERVICES, "picker").headers
+    other = login_as(_SERVICES, "picker").headers  # a second handheld, paired
+    yield {
+        "admin": login_as(_SERVICES, "admin").headers,
+        "picker": picker,
+        "picker-other-device": {**picker, "X-Device-Token": other["X-Device-Token"]},
+        "picker-no-device": {"Authorization": picker["Authorization"]},
+        "supervisor": login_as(_SERVICES, "supervisor").headers,
+        "made-up": {},  # the generated Authorization / X-Device-Token, if any
+    }
     _SERVICES.db.close()
     shutil.rmtree(_DIR, ignore_errors=True)
+
+
+def _call(case: Any, headers: dict[str, str], *, drop: tuple[str, ...] = ()) -> None:
+    # Our headers replace the generated ones of the same name (whatever their case).
+    names = {name.lower() for name in headers} | set(drop)
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in names}
+    headers = {**headers, "Idempotency-Key": f"st-{uuid.uuid4().hex}"}
+    case.call_and_validate(headers=headers, checks=CHECKS)
 
 
 @schema.parametrize()
@@ -55,8 +91,18 @@ def admin_headers() -> Iterator[dict[str, str]]:
     suppress_health_check=list(HealthCheck),
     derandomize=DEEP is None,
 )
-def test_edge_api(case: Any, admin_headers: dict[str, str]) -> None:
-    headers = {**admin_headers, "Idempotency-Key": f"st-{uuid.uuid4().hex}"}
-    case.call_and_validate(
-        headers=headers, checks=[not_a_server_error, response_schema_conformance]
-    )
+def test_edge_api(case: Any, callers: dict[str, dict[str, str]]) -> None:
+    _call(case, callers["admin"])
+
+
+@schema.given(who=st.sampled_from(FLOOR))
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=DEEP is None,
+)
+def test_edge_api_floor(case: Any, who: str, callers: dict[str, dict[str, str]]) -> None:
+    drop = ("x-device-token",) if who == "picker-no-device" else ()
+    _call(case, callers[who], drop=drop)

@@ -1,7 +1,9 @@
 """schemathesis over the OMS's whole OpenAPI, in-process: no 5xx, and every response matches
-the schema the route declares. An admin API key (every OMS permission), a fresh
-Idempotency-Key on every request, a few fixed examples per operation; see
-tests/test_schemathesis_edge.py for the edge server and AISLEWAY_SCHEMATHESIS_EXAMPLES."""
+the schema, a status and a content type the route declares. An admin API key (every OMS
+permission), then the other callers (a channel key, a reader key, whatever `Authorization`
+schemathesis makes up); a fresh Idempotency-Key on every request, a few fixed examples per
+operation; see tests/test_schemathesis_edge.py for the edge server and
+AISLEWAY_SCHEMATHESIS_EXAMPLES."""
 
 from __future__ import annotations
 
@@ -16,8 +18,13 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from edge_server.oms.app import create_oms_app
 from edge_server.oms.services import open_oms_services
@@ -25,6 +32,14 @@ from edge_server.oms.settings import OmsSettings
 
 DEEP = os.environ.get("AISLEWAY_SCHEMATHESIS_EXAMPLES")
 EXAMPLES_PER_OPERATION = int(DEEP or 5)
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
+ROLES = ("admin", "channel", "reader")
+OTHERS = ("channel", "reader", "made-up")
 
 _DIR = Path(tempfile.mkdtemp(prefix="aisleway-schemathesis-oms-"))
 _OMS = open_oms_services(
@@ -40,11 +55,22 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_oms_app(_OMS.set
 
 
 @pytest.fixture(scope="module")
-def admin_headers() -> Iterator[dict[str, str]]:
-    _, secret = _OMS.api_keys.create("schemathesis", role="admin")
-    yield {"Authorization": f"Bearer {secret}"}
+def callers() -> Iterator[dict[str, dict[str, str]]]:
+    keys = {role: _OMS.api_keys.create(f"schemathesis-{role}", role=role)[1] for role in ROLES}
+    yield {
+        **{role: {"Authorization": f"Bearer {secret}"} for role, secret in keys.items()},
+        "made-up": {},  # the generated Authorization, if any
+    }
     _OMS.db.close()
     shutil.rmtree(_DIR, ignore_errors=True)
+
+
+def _call(case: Any, headers: dict[str, str]) -> None:
+    names = {name.lower() for name in headers}
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in names}
+    case.call_and_validate(
+        headers={**headers, "Idempotency-Key": f"st-{uuid.uuid4().hex}"}, checks=CHECKS
+    )
 
 
 @schema.parametrize()
@@ -54,8 +80,17 @@ def admin_headers() -> Iterator[dict[str, str]]:
     suppress_health_check=list(HealthCheck),
     derandomize=DEEP is None,
 )
-def test_oms_api(case: Any, admin_headers: dict[str, str]) -> None:
-    headers = {**admin_headers, "Idempotency-Key": f"st-{uuid.uuid4().hex}"}
-    case.call_and_validate(
-        headers=headers, checks=[not_a_server_error, response_schema_conformance]
-    )
+def test_oms_api(case: Any, callers: dict[str, dict[str, str]]) -> None:
+    _call(case, callers["admin"])
+
+
+@schema.given(who=st.sampled_from(OTHERS))
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=DEEP is None,
+)
+def test_oms_api_other_callers(case: Any, who: str, callers: dict[str, dict[str, str]]) -> None:
+    _call(case, callers[who])

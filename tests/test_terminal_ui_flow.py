@@ -116,9 +116,12 @@ def test_site_list_from_zeroconf_pair_login_and_menu_for_a_picker(
 
         code = services.devices.create_pairing_code().code
         app.deliver_scan(ui.scan(code))  # the code printed as a barcode
-        ui.pump(lambda: app.current.name == "login")
+        ui.pump(lambda: pair.done)
         assert app.player.played[-1] is Tone.DONE
         assert (tmp_path / "data" / "pairing.json").is_file()
+        assert pair.ids.trust_title.text == "Not encrypted (http)."  # plain HTTP: no CA
+        tap(pair.ids.pair)  # Continue
+        ui.pump(lambda: app.current.name == "login")
 
         login = app.current
         app.handle_scan(ui.scan("A01-01-1L"))  # a bin label, not a badge
@@ -170,6 +173,8 @@ def test_a_paired_handheld_goes_straight_to_login_and_each_role_sees_its_menu(li
         ui.pump(lambda: app.current.name == "pair")
         app.current.ids.code.text = services.devices.create_pairing_code().code
         tap(app.current.ids.pair)
+        ui.pump(lambda: app.current.done)
+        tap(app.current.ids.pair)  # Continue
         ui.pump(lambda: app.current.name == "login")
 
     again = new_app(data, server_url=live_edge.url)  # restart: the pairing was kept

@@ -2,10 +2,11 @@
 
 Each handheld is an asyncio task with its own HTTP connection. Before the timed windows every
 handheld is paired (a supervisor's pairing code → `POST /devices/pair`), logs in (badge + PIN)
-and downloads its tasks. In a timed window each handheld sends a confirmed scan — a committed
-stock move of 1 unit between its two bins (`POST /inventory/moves`, its own Idempotency-Key,
-the key also as the movement's `ref`) — every `interval` seconds (at once if the previous answer
-came later). The same loop against the no-op endpoint gives the framework's figures.
+and downloads its tasks (through httpx). In a timed window each handheld sends a confirmed
+scan — a committed stock move of 1 unit between its two bins (`POST /inventory/moves`, its
+own Idempotency-Key, the key also as the movement's `ref`) — every `interval` seconds (at once
+if the previous answer came later), over a lean keep-alive connection (bench/load/wire.py).
+The same loop against the no-op endpoint gives the framework's figures.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import httpx
 
 from bench.load.server import NOOP_PATH
 from bench.load.site import PIN, SUPERVISOR_BADGE, Handheld
+from bench.load.wire import Wire, WireError
 from protocols.version import API_BASE_PATH
 
 API = API_BASE_PATH
@@ -65,7 +67,7 @@ class Session:
 
     hand: Handheld
     headers: dict[str, str]
-    client: httpx.AsyncClient  # its own connection, as a real handheld has
+    client: Wire  # its own keep-alive connection, as a real handheld has
     tasks_seen: int = 0
 
 
@@ -140,7 +142,7 @@ async def sign_on(
             tasks = _json(
                 await client.get(f"{API}/picking/tasks", params={"status": "open"}, headers=headers)
             )
-            own = client_for(str(client.base_url), 1)
+            own = Wire(str(client.base_url), headers)
             return Session(h, headers, own, len(tasks["tasks"]))
 
     return list(await asyncio.gather(*(one(h) for h in hands)))
@@ -177,14 +179,12 @@ async def drive(
                 "ref": key,
             }
             try:
-                resp = await s.client.post(
-                    path, json=body, headers={**s.headers, "Idempotency-Key": key}
-                )
-            except httpx.HTTPError:
+                status, _ = await s.client.post(path, body, {"Idempotency-Key": key})
+            except WireError:
                 window.errors += 1
                 continue
             done = time.perf_counter()
-            if resp.status_code in (200, 201):
+            if status in (200, 201):
                 if done <= stop:
                     window.latencies.append(done - sent)
                 if not noop:
@@ -200,7 +200,7 @@ async def drive(
 
 
 async def close_sessions(sessions: list[Session]) -> None:
-    await asyncio.gather(*(s.client.aclose() for s in sessions))
+    await asyncio.gather(*(s.client.close() for s in sessions))
 
 
 def ledger_count(db_path: Path, ref_prefix: str) -> int:

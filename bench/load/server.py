@@ -1,9 +1,10 @@
 """The edge server for a load run, in its own process: `python -m bench.load.server DB PORT_FILE`.
 
 The production app (`create_app`) under uvicorn configured as `aisleway edge serve` does it
-(h11, no access log), plus one route mounted on THIS app instance only: `POST /api/v1/_bench/noop`,
-a sync FastAPI endpoint that parses a JSON body and answers an envelope without touching the
-database — the framework's ceiling on the same stack.
+(httptools and uvloop, which uvicorn picks when installed; no access log), plus one route
+mounted on THIS app instance only: `POST /api/v1/_bench/noop`, a sync FastAPI endpoint that
+parses a JSON body and answers an envelope without touching the database — the framework's
+ceiling on the same stack.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def main(argv: list[str]) -> int:
         tmp.replace(port_file)
         await serving
 
-    asyncio.run(run())
+    # the event loop uvicorn itself would choose (uvloop when installed), as `edge serve` has
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(run())
     return 0
 
 

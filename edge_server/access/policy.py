@@ -81,6 +81,15 @@ POLICY: dict[str, frozenset[str]] = {
     "dashboard.read": MANAGERS,
     "tasks.assign": MANAGERS,
     "reports.read": MANAGERS | {"integration"},
+    # 3PL: the clients (owners), their billing data; a client's own key reaches only the
+    # client API, which answers with that client's data only (docs/clients.md)
+    "clients.read": MANAGERS | {"integration"},
+    "clients.manage": frozenset({"admin"}),
+    "billing.read": MANAGERS | {"integration"},
+    "client.portal": frozenset({"client"}),
+    # EDI interchanges from 3PL clients sent by the house (docs/edi.md)
+    "edi.submit": MANAGERS | {"integration"},
+    "edi.read": MANAGERS | {"integration"},
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -26,6 +26,10 @@ class UserIn(BaseModel):
 
 class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=80)
+    role: Literal["integration", "client"] = "integration"
+    client: str | None = Field(
+        default=None, max_length=32, description="For role client: the client's code."
+    )
 
 
 @router.get("/users", response_model=Envelope[list[dict[str, Any]]])
@@ -87,8 +91,11 @@ def create_api_key(
     m: Annotated[Mutation, Depends(Mutates("api_keys.manage"))],
 ) -> JSONResponse:
     def effect(_w: Any) -> tuple[int, dict[str, Any]]:
-        key, secret = services.api_keys.create(body.name)
-        return 201, ok({"id": key.id, "name": key.name, "api_key": secret})
+        key, secret = services.api_keys.create(body.name, body.role, client=body.client)
+        data = {"id": key.id, "name": key.name, "role": key.role, "api_key": secret}
+        if key.client:
+            data["client"] = key.client
+        return 201, ok(data)
 
     return reply(*m.run(body.model_dump(), effect))
 

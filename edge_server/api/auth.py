@@ -71,7 +71,7 @@ def _too_many(exc: TooManyAttempts) -> JSONResponse:
     )
 
 
-@router.post("/auth/login", response_model=Envelope[LoginOut])
+@router.post("/auth/login", response_model=Envelope[LoginOut], responses={429: {}})
 def login(
     body: LoginIn,
     request: Request,
@@ -109,7 +109,7 @@ def login(
     }
 
 
-@router.post("/devices/pair", response_model=Envelope[PairOut])
+@router.post("/devices/pair", response_model=Envelope[PairOut], responses={400: {}, 429: {}})
 def pair(body: PairIn, request: Request, services: ServicesDep) -> Any:
     """Trade a one-time pairing code for this handheld's credential (shown once). With TLS on,
     the answer carries the site CA for the handheld to pin. Failed codes are limited per

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.errors import AislewayError
 from edge_server.shipping.services import get_service, list_services, put_service, rate_card_of
@@ -47,7 +47,11 @@ def get_carrier_service(code: Code, db: DbDep, s: ServicesDep, who: Reader) -> d
     return {"data": _service(db, s.settings.site, code)}
 
 
-@router.put(BASE + "/{code}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    BASE + "/{code}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_carrier_service(
     code: Code, body: CarrierServiceIn, s: ServicesDep, m: Manager
 ) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
 from edge_server.api.csv_upload import CSV_BODY, csv_import
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.errors import AislewayError
 from edge_server.wms import asn_import, asns, po_import, purchase_orders
@@ -91,7 +91,11 @@ def get_purchase_order(number: Number, db: DbDep, s: ServicesDep, who: Reader) -
     return {"data": _po(db, s.settings.site, number)}
 
 
-@router.put("/purchase-orders/{number}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    "/purchase-orders/{number}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_purchase_order(
     number: Number, body: PurchaseOrderIn, s: ServicesDep, m: Writer
 ) -> JSONResponse:
@@ -186,7 +190,11 @@ def get_asn(number: Number, db: DbDep, s: ServicesDep, who: Reader) -> dict[str,
     return {"data": _asn(db, s.settings.site, number)}
 
 
-@router.put("/asns/{number}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    "/asns/{number}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_asn(number: Number, body: AsnIn, s: ServicesDep, m: Writer) -> JSONResponse:
     """Create (201) or replace (200) an ASN."""
     site = s.settings.site

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
 from edge_server.api.csv_upload import CSV_BODY, csv_import
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires
 from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
@@ -88,7 +88,11 @@ def get_item(sku: str, db: DbDep, who: Reader) -> dict[str, Any]:
     return {"data": item_out(item)}
 
 
-@router.put("/{sku:path}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    "/{sku:path}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_item(
     sku: str,
     body: Annotated[dict[str, Any], Body(description="The item's fields; see docs/items.md.")],

@@ -45,6 +45,8 @@ def _spooler(request: Request) -> PrintSpooler:
     return spooler
 
 
+# Routes that print answer 503 PRINTER_UNREACHABLE (declared by edge_server/openapi_errors.py).
+_spooler.error_statuses = (503,)  # type: ignore[attr-defined]
 SpoolerDep = Annotated[PrintSpooler, Depends(_spooler)]
 
 

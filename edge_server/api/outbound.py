@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.errors import AislewayError
 from edge_server.wms.outbound import allocation, orders
@@ -57,7 +57,11 @@ def get_fulfillment_order(number: Number, db: DbDep, s: ServicesDep, who: Reader
     return {"data": _order(db, s.settings.site, number)}
 
 
-@router.put(BASE + "/{number}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    BASE + "/{number}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_fulfillment_order(
     number: Number, body: FulfillmentOrderIn, s: ServicesDep, m: Writer
 ) -> JSONResponse:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.errors import AislewayError
 from edge_server.scenarios.packing import PackingScenario, record_refused_scan
@@ -110,7 +110,11 @@ def list_carton_types(
     }
 
 
-@router.put("/carton-types/{code}", response_model=Answer)
+@router.put(
+    "/carton-types/{code}",
+    response_model=Answer,
+    responses=CREATED_OR_REPLACED,
+)
 def put_carton_type(
     code: CartonCode,
     body: CartonTypeIn,

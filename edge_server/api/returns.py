@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.deps import DbDep, Mutates, Mutation, Principal, Requires, ServicesDep
 from edge_server.scenarios.returns import ReturnsScenario
 from edge_server.services import Services
@@ -84,7 +84,11 @@ def get_return(rma: Rma, db: DbDep, s: ServicesDep, who: Reader) -> dict[str, An
     return {"data": rt.get_return(db, s.settings.site, rma)}
 
 
-@router.put(BASE + "/{rma}", response_model=Answer)
+@router.put(
+    BASE + "/{rma}",
+    response_model=Answer,
+    responses=CREATED_OR_REPLACED,
+)
 def put_return(rma: Rma, body: ReturnIn, s: ServicesDep, m: Manager) -> JSONResponse:
     """Expect a return (201), or replace it while open (200); see docs/returns.md."""
     site = s.settings.site

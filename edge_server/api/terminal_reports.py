@@ -58,7 +58,12 @@ def _device(who: Principal) -> int:
     return who.device_id
 
 
-@router.post("/devices/me/rejections", status_code=201, response_model=Envelope[dict[str, Any]])
+@router.post(
+    "/devices/me/rejections",
+    status_code=201,
+    response_model=Envelope[dict[str, Any]],
+    responses={200: {"description": "Already recorded"}},
+)
 def report_rejection(
     body: RejectionIn,
     services: ServicesDep,

@@ -2,21 +2,43 @@
 
 One write connection, guarded by a lock, used only inside `BEGIN IMMEDIATE`; one read
 connection per thread. No other module opens a write connection.
+
+Group commit: `run_write(fn)` is how commands write. The commands that are waiting for the
+writer when it frees up run in ONE transaction, each inside its own savepoint (a command that
+fails rolls back only its own work), and share one COMMIT — one fsync instead of one each.
+Every command's result is handed back only after that COMMIT, so nothing is acknowledged
+before it is durable. Under no contention a batch is one command: the same as `write()`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 BUSY_TIMEOUT_MS = 5000
+MAX_BATCH = 256  # commands per group commit; the rest wait for the next one
+
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class _Job:
+    """One command waiting for the writer."""
+
+    fn: Callable[[sqlite_utils.Database], Any]
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
 
 
 def _connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -52,6 +74,12 @@ class Database:
         self._readers_lock = threading.Lock()
         self._after_commit: list[Any] = []
         self._closed = False
+        # group commit: commands waiting for the writer, and whether one thread leads a batch
+        self._queue: list[_Job] = []
+        self._queue_cond = threading.Condition()
+        self._leading = False
+        self.batches = 0  # group commits so far (for /metrics and the load bench)
+        self.batched = 0  # commands they carried
 
     # -- writing -------------------------------------------------------------------------
     @contextmanager
@@ -66,14 +94,96 @@ class Database:
                 with self._writer.atomic():  # savepoint inside the outer transaction
                     yield self._writer
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            self._local.writing = True
             try:
-                yield self._writer
-            except BaseException:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                self._local.writing = False
+        self._run_hooks()
+
+    def run_write(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        """`fn(w)` in a write transaction, possibly shared with other threads' commands (group
+        commit, see the module's docstring). Returns `fn`'s result — or raises its error —
+        only once the transaction holding it has committed (or been rolled back).
+
+        `fn` may run on another thread (the batch's leader), inside a copy of the caller's
+        context; it must write only through `w` (and may read through `db.read`, which is the
+        write connection while a transaction is open on a thread)."""
+        if getattr(self._local, "writing", False):  # nested: join the open transaction
+            with self.write() as w:
+                return fn(w)
+        job = _Job(fn)
+        with self._queue_cond:
+            self._queue.append(job)
+            while not job.done and self._leading:
+                self._queue_cond.wait()
+            if not job.done:
+                self._leading = True
+        if not job.done:
+            try:
+                self._lead()
+            finally:
+                with self._queue_cond:
+                    self._leading = False
+                    self._queue_cond.notify_all()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    @property
+    def waiting(self) -> int:
+        """Commands queued for the next group commit."""
+        with self._queue_cond:
+            return len(self._queue)
+
+    def _lead(self) -> None:
+        """Run the waiting commands (this thread's among them) as one transaction."""
+        with self._queue_cond:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        conn = self._write_conn
+        committed = False
+        with self._write_lock:
+            self._local.writing = True
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for job in batch:
+                    conn.execute("SAVEPOINT aisleway_job")
+                    try:
+                        job.result = job.context.run(job.fn, self._writer)
+                    except Exception as exc:
+                        job.error = exc
+                        if not conn.in_transaction:  # SQLite rolled the whole batch back
+                            raise
+                        conn.execute("ROLLBACK TO aisleway_job")
+                    conn.execute("RELEASE aisleway_job")
+                conn.execute("COMMIT")
+                committed = True
+            except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                for job in batch:  # nothing of this batch is durable: no command succeeded
+                    job.result, job.error = None, job.error or exc
+                if not isinstance(exc, Exception):
+                    raise
+            finally:
+                self._local.writing = False
+                self.batches += 1
+                self.batched += len(batch)
+                with self._queue_cond:
+                    for job in batch:
+                        job.done = True
+                    self._queue_cond.notify_all()
+        if committed:
+            self._run_hooks()
+
+    def _run_hooks(self) -> None:
         for hook in list(self._after_commit):
             hook()
 
@@ -84,7 +194,10 @@ class Database:
     # -- reading -------------------------------------------------------------------------
     @property
     def read(self) -> sqlite_utils.Database:
-        """This thread's read connection."""
+        """This thread's read connection — or the write connection while this thread is
+        inside a write transaction, so a command reads its own (and its batch's) writes."""
+        if getattr(self._local, "writing", False):
+            return self._writer
         reader: sqlite_utils.Database | None = getattr(self._local, "reader", None)
         if reader is None:
             conn = _connect(self.path, readonly=True)

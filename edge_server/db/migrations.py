@@ -1348,3 +1348,135 @@ def m105_task_assignment(db: SUDatabase) -> None:
 
 
 # -- end m105..m109 ---------------------------------------------------------------------------
+# -- m125..m129: 3PL clients (owners) ---------------------------------------------------------
+#: Roles an API key may have: the users' roles, plus `client` — a 3PL client's own key, which
+#: reaches only the client API (`/api/v1/client/...`) and only that client's data.
+KEY_ROLES = (*ROLES, "client")
+
+
+@migrations()
+def m125_clients(db: SUDatabase) -> None:
+    run_script(
+        db,
+        f"""
+        -- The 3PL's clients: who owns items, stock and orders (docs/clients.md). `code` is
+        -- what items.owner, fulfillment_orders.owner, purchase_orders.owner and asns.owner hold
+        -- ('' = the house's own).
+        CREATE TABLE clients (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            edi_qualifier TEXT,  -- ISA05/07 of the client's interchanges, e.g. 'ZZ'
+            edi_id TEXT,  -- ISA06/08
+            edi_carrier_service TEXT NOT NULL DEFAULT '',  -- for 940s naming no service we know
+            picking_json TEXT NOT NULL DEFAULT '{{}}',  -- protocols.clients.PickingRules
+            branding_json TEXT NOT NULL DEFAULT '{{}}',  -- protocols.clients.Branding
+            billing_json TEXT NOT NULL DEFAULT '{{}}',  -- protocols.clients.BillingRates
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            CHECK ((edi_qualifier IS NULL) = (edi_id IS NULL))
+        );
+        CREATE UNIQUE INDEX idx_clients_edi ON clients(edi_qualifier, edi_id)
+            WHERE edi_id IS NOT NULL;
+        -- Owners already written on items become clients (named by their code), and an
+        -- order's owner becomes its items' owner (it was a free label before).
+        INSERT INTO clients (code, name, created_at, updated_at)
+            SELECT DISTINCT owner, owner, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+                   strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+            FROM items WHERE owner != '';
+        UPDATE fulfillment_orders SET owner = COALESCE((
+            SELECT MIN(i.owner) FROM fo_lines l JOIN items i ON i.id = l.item_id
+            WHERE l.order_id = fulfillment_orders.id), '');
+        ALTER TABLE purchase_orders ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+        ALTER TABLE asns ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+        CREATE INDEX idx_items_owner ON items(owner);
+        CREATE INDEX idx_fulfillment_orders_owner ON fulfillment_orders(site_id, owner);
+        -- API keys may now belong to a client (role 'client'): the table is rebuilt because
+        -- SQLite cannot change a CHECK constraint in place.
+        CREATE TABLE api_keys_new (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL DEFAULT 'integration' CHECK (role IN {_in(KEY_ROLES)}),
+            client_id INTEGER REFERENCES clients(id),
+            created_at TEXT NOT NULL,
+            revoked_at TEXT,
+            CHECK ((role = 'client') = (client_id IS NOT NULL))
+        );
+        INSERT INTO api_keys_new (id, name, prefix, key_hash, role, created_at, revoked_at)
+            SELECT id, name, prefix, key_hash, role, created_at, revoked_at FROM api_keys;
+        DROP TABLE api_keys;
+        ALTER TABLE api_keys_new RENAME TO api_keys;
+        """,
+    )
+
+
+# -- end m125..m129 ---------------------------------------------------------------------------
+# -- m130..m134: EDI interchanges ---------------------------------------------------------------
+@migrations()
+def m130_edi_interchanges(db: SUDatabase) -> None:
+    run_script(
+        db,
+        """
+        -- Every inbound X12 interchange taken (docs/edi.md): exactly once per key
+        -- (ISA05:ISA06:ISA13). A repeat with the same bytes answers this row; other bytes under
+        -- the same key are refused. Envelope errors store nothing.
+        CREATE TABLE edi_interchanges (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            client_id INTEGER NOT NULL REFERENCES clients(id),
+            receiver_qualifier TEXT NOT NULL,  -- ISA07/08: who it was addressed to (us); the
+            receiver_id TEXT NOT NULL,         -- sender of our 997 and 945 replies
+            received_at TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('api', 'folder')),
+            file_name TEXT NOT NULL DEFAULT '',
+            submitted_by TEXT NOT NULL DEFAULT '',  -- principal id, or 'folder'
+            sha256 TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('accepted', 'partial', 'rejected')),
+            sets_json TEXT NOT NULL,  -- per transaction set: document, number, outcome, errors
+            ack_997 TEXT NOT NULL
+        );
+        CREATE INDEX idx_edi_interchanges_client ON edi_interchanges(client_id, id);
+        -- What we send back: 997s for interchanges, 945s for shipped EDI orders. `written_at`:
+        -- copied to settings.edi_outbox_dir; `picked_up_at`: the client acknowledged it.
+        CREATE TABLE edi_outbound (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id),
+            kind TEXT NOT NULL CHECK (kind IN ('997', '945')),
+            control_number INTEGER NOT NULL,  -- our ISA13
+            reference TEXT NOT NULL,  -- the interchange key (997) or the order number (945)
+            interchange_id INTEGER REFERENCES edi_interchanges(id),
+            file_name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            written_at TEXT,
+            picked_up_at TEXT
+        );
+        CREATE INDEX idx_edi_outbound_client ON edi_outbound(client_id, id);
+        CREATE INDEX idx_edi_outbound_unwritten ON edi_outbound(id) WHERE written_at IS NULL;
+        -- Outgoing control numbers (ISA13/GS06), one counter per name.
+        CREATE TABLE edi_counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        );
+        -- Fulfillment orders that came from a 940: what the 945 must echo back.
+        CREATE TABLE edi_orders (
+            id INTEGER PRIMARY KEY,
+            site_id INTEGER NOT NULL REFERENCES sites(id),
+            order_number TEXT NOT NULL,
+            client_id INTEGER NOT NULL REFERENCES clients(id),
+            interchange_id INTEGER NOT NULL REFERENCES edi_interchanges(id),
+            po_number TEXT NOT NULL DEFAULT '',
+            scac TEXT NOT NULL DEFAULT '',
+            routing TEXT NOT NULL DEFAULT '',
+            lines_json TEXT NOT NULL,  -- {line_no: {qualifier, id}} as the 940 named the item
+            advice_id INTEGER REFERENCES edi_outbound(id),  -- the 945, once shipped
+            UNIQUE (site_id, order_number)
+        );
+        """,
+    )
+
+
+# -- end m130..m134 -----------------------------------------------------------------------------

@@ -35,11 +35,13 @@ def run_idempotent(
     effect: Callable[[SUDatabase], tuple[int, dict[str, Any]]],
 ) -> tuple[int, dict[str, Any]]:
     """Run `effect` once per (principal, key). Errors raised by `effect` roll back and are not
-    stored, so a retry after a refusal is evaluated afresh."""
+    stored, so a retry after a refusal is evaluated afresh. The answer comes back only after
+    the transaction holding the effect has committed."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise AislewayError(ErrorCode.IDEMPOTENCY_KEY_REQUIRED)
     digest = request_hash(method, path, payload)
-    with db.write() as w:
+
+    def once(w: SUDatabase) -> tuple[int, dict[str, Any]]:
         row = w.execute(
             "SELECT request_hash, status_code, response_json FROM idempotency "
             "WHERE principal = ? AND key = ?",
@@ -55,4 +57,7 @@ def run_idempotent(
             "response_json, created_at) VALUES (?,?,?,?,?,?,?,?)",
             [principal, key, method, path, digest, status, json.dumps(body), iso()],
         )
-    return status, body
+        return status, body
+
+    # group commit: this command may share its transaction (and its fsync) with others
+    return db.run_write(once)

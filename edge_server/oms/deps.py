@@ -2,7 +2,7 @@
 idempotent mutations (the same exactly-once machinery as the edge, on the OMS database)."""
 
 # No `from __future__ import annotations`: FastAPI must see the real objects (see edge deps).
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ from edge_server.oms.services import OmsServices
 from protocols.errors import ErrorCode
 
 
-def get_oms(request: Request) -> OmsServices:
+async def get_oms(request: Request) -> OmsServices:
     services: OmsServices = request.app.state.oms
     return services
 
@@ -39,7 +39,9 @@ class OmsCaller:
         return f"key:{self.api_key_id}"
 
 
-def get_caller(oms: OmsDep, authorization: Annotated[str | None, Header()] = None) -> OmsCaller:
+async def get_caller(
+    oms: OmsDep, authorization: Annotated[str | None, Header()] = None
+) -> OmsCaller:
     if not authorization:
         raise AislewayError(ErrorCode.AUTH_REQUIRED)
     scheme, _, value = authorization.partition(" ")
@@ -53,12 +55,12 @@ def get_caller(oms: OmsDep, authorization: Annotated[str | None, Header()] = Non
 CallerDep = Annotated[OmsCaller, Depends(get_caller)]
 
 
-def OmsRequires(permission: str) -> Callable[..., OmsCaller]:
+def OmsRequires(permission: str) -> Callable[..., Awaitable[OmsCaller]]:
     """Dependency: the calling key's role must hold `permission` (oms/policy.py)."""
     if permission not in OMS_POLICY:
         raise KeyError(f"unknown OMS permission {permission!r}")
 
-    def require(caller: CallerDep) -> OmsCaller:
+    async def require(caller: CallerDep) -> OmsCaller:
         if not oms_allowed(permission, caller.role):
             raise AislewayError(ErrorCode.FORBIDDEN_ROLE, details={"permission": permission})
         return caller
@@ -91,11 +93,11 @@ class OmsMutation:
         )
 
 
-def OmsMutates(permission: str) -> Callable[..., OmsMutation]:
+def OmsMutates(permission: str) -> Callable[..., Awaitable[OmsMutation]]:
     """Dependency for a mutating OMS route: a key holding `permission` + Idempotency-Key."""
     requires = OmsRequires(permission)
 
-    def mutation(
+    async def mutation(
         request: Request,
         oms: OmsDep,
         caller: Annotated[OmsCaller, Depends(requires)],

@@ -46,6 +46,7 @@ from edge_server.oms.site_events import (
     journey_add,
     prune_seen,
     reconcile_site,
+    recover_missed,
     refresh_order_status,
 )
 from edge_server.oms.sites import get_site
@@ -223,7 +224,7 @@ def _fo_body(w: Source, fo: dict[str, Any]) -> dict[str, Any]:
         },
         "carrier_service": fo["carrier_service"],
         "promised_ship_date": None,
-        "owner": order["channel"],
+        "owner": "",  # the site derives it from the items (3PL clients, docs/clients.md)
         "lines": json.loads(fo["lines_json"]),
     }
 
@@ -434,10 +435,12 @@ class SiteLoop(BackgroundLoop):
         if reconcile or (interval > 0 and time.monotonic() >= self._next_reconcile):
             self._next_reconcile = time.monotonic() + interval
             for row in fetch_rows(oms.db, "SELECT code FROM sites WHERE active = 1 ORDER BY code"):
+                timeout = oms.settings.site_timeout_seconds
                 try:
-                    reconciled[row["code"]] = reconcile_site(
-                        oms.db, row["code"], timeout=oms.settings.site_timeout_seconds
-                    )
+                    # first what the site gave up sending, then its stock in full
+                    recovered = recover_missed(oms.db, row["code"], timeout=timeout)
+                    counts = reconcile_site(oms.db, row["code"], timeout=timeout)
+                    reconciled[row["code"]] = {**counts, "recovered": recovered}
                 except AislewayError as exc:
                     reconciled[row["code"]] = {"error": exc.code.value}
             with oms.db.write() as w:

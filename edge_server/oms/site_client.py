@@ -158,6 +158,24 @@ class SiteClient:
         params = {"sku": list(skus)} if skus is not None else None
         return self._call("GET", "/inventory/snapshot", params=params)
 
+    def failed_deliveries(
+        self, subscriber_id: int, *, before: int | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """The site's deliveries to `subscriber_id` it gave up on (`GET /webhooks/deliveries
+        ?status=failed`), newest first; `before` (a delivery id) pages back."""
+        params: dict[str, Any] = {"status": "failed", "subscriber_id": subscriber_id}
+        params["limit"] = limit
+        if before is not None:
+            params["before"] = before
+        items = self._call("GET", "/webhooks/deliveries", params=params).get("items")
+        return [d for d in items or [] if isinstance(d, dict)]
+
+    def event(self, seq: int) -> dict[str, Any] | None:
+        """The site's event number `seq` from its feed (`GET /events`), or None."""
+        page = self._call("GET", "/events", params={"after": max(seq - 1, 0), "limit": 1})
+        events = page.get("events") or []
+        return events[0] if events and events[0].get("seq") == seq else None
+
     def subscribe(self, url: str, key: str, description: str = "Aisleway OMS") -> dict[str, Any]:
         """Create the OMS's webhook subscriber on the site (needs `webhooks.manage`); the
         answer carries its `secret`, shown this once."""

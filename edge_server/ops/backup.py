@@ -4,14 +4,17 @@
 copy is a consistent snapshot taken in a single backup step under a read transaction, so WAL
 writers carry on beside it. `restore` checks a backup (SQLite header, integrity, the ledger) on a
 copy next to the target and only then swaps it in with one atomic rename. Both refuse with a
-`BackupError` and change nothing when something is wrong.
+`BackupError` and change nothing when something is wrong. `backup_to_dir` writes dated backups
+into a folder and keeps the newest N (the nightly timer, deploy/systemd/aisleway-edge-backup.*).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -187,3 +190,91 @@ def restore(source: str | Path, db_path: str | Path, *, force: bool = False) -> 
     finally:
         _remove(staged)
     return BackupInfo(target, target.stat().st_size, last, count)
+
+
+# -- rotating backups into a folder (`aisleway edge backup --to-dir DIR --keep N`) -------------
+_STAMP_FORMAT = "%Y%m%d-%H%M%S"
+_STAMP_LENGTH = len("YYYYMMDD-HHMMSS")
+
+
+def rotating_name(site: str, at: datetime) -> str:
+    """`<site>-YYYYMMDD-HHMMSS.db` for the UTC time `at`."""
+    if at.tzinfo is None:
+        raise ValueError("the backup time must carry a time zone")
+    return f"{site}-{at.astimezone(UTC).strftime(_STAMP_FORMAT)}.db"
+
+
+def rotating_backups(directory: str | Path, site: str) -> list[Path]:
+    """The backups of `site` in `directory` named by `rotating_name`, oldest first. Anything
+    else in the folder (other sites' backups, hand-made copies, partial files) is not listed."""
+    prefix = f"{site}-"
+    found: list[Path] = []
+    for path in Path(directory).iterdir():
+        name = path.name
+        if not (name.startswith(prefix) and name.endswith(".db") and path.is_file()):
+            continue
+        stamp = name[len(prefix) : -len(".db")]
+        if len(stamp) != _STAMP_LENGTH:
+            continue
+        try:
+            datetime.strptime(stamp, _STAMP_FORMAT)
+        except ValueError:
+            continue
+        found.append(path)
+    return sorted(found, key=lambda p: p.name)
+
+
+def _require_writable(folder: Path) -> None:
+    """Create and remove a probe file: permission bits alone miss read-only mounts and root."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".aisleway-probe-", dir=folder)
+    except OSError as exc:
+        raise BackupError(f"folder {folder} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedBackup:
+    info: BackupInfo
+    removed: list[Path]
+
+
+def backup_to_dir(
+    db_path: str | Path,
+    directory: str | Path,
+    site: str,
+    *,
+    keep: int | None = None,
+    now: datetime | None = None,
+) -> RotatedBackup:
+    """Snapshot the site database into `directory` as `<site>-YYYYMMDD-HHMMSS.db` (UTC; written
+    and checked beside it, then renamed into place, like `backup`), then — with `keep` — delete
+    all but the newest `keep` backups of that site named that way. Other files are never touched.
+
+    Refused with a `BackupError`, nothing written or deleted, when `keep` < 1, the folder is
+    missing, not a folder or not writable, the site code cannot be part of a file name, or a
+    backup with the same name (same second) exists already."""
+    folder = Path(directory)
+    if keep is not None and keep < 1:
+        raise BackupError(f"--keep must be at least 1 (got {keep})")
+    if not site or "/" in site or "\0" in site or site.startswith("."):
+        raise BackupError(f"site code {site!r} cannot be part of a file name")
+    if not folder.exists():
+        raise BackupError(f"folder {folder} does not exist")
+    if not folder.is_dir():
+        raise BackupError(f"{folder} is not a folder")
+    _require_writable(folder)
+    name = rotating_name(site, now if now is not None else datetime.now(UTC))
+    info = backup(db_path, folder / name)
+    removed: list[Path] = []
+    if keep is not None:
+        # The new backup always stays, even if the clock went back and older names sort later.
+        others = [p for p in rotating_backups(folder, site) if p.name != name]
+        stale = others[: max(0, len(others) - (keep - 1))]
+        for path in stale:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        if removed:
+            _fsync_dir(folder)
+    return RotatedBackup(info, removed)

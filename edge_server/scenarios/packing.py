@@ -23,6 +23,7 @@ from edge_server.access.policy import MANAGERS
 from edge_server.db import Database
 from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
+from edge_server.labels.packing_slip import ship_from_lines
 from edge_server.labels.printers import enqueue_job, printer_row
 from edge_server.scenarios.base import ScenarioService, endpoint
 from edge_server.shipping.carriers import LabelRequest, adapter_for
@@ -234,6 +235,7 @@ class PackingScenario(ScenarioService):
                 weight_kg=body.weight_kg,
                 carton_no=carton["carton_no"],
                 carton_count=None,
+                ship_from=ship_from_lines(w, order["owner"]),  # a client's: its branding
             ),
         )
         job_id = (

@@ -505,6 +505,8 @@ class PickingScenario(ScenarioService):
             "AND st.status = 'available' AND (lo.expiry IS NULL OR lo.expiry >= ?)",
             [ln["location_id"], ln["item_id"], lot, _today()],
         )
+        if not self._lot_allowed(w, ln, lot):
+            keys = []  # the client's picking rules refuse this lot for this line
         fits = sorted(
             (k for k in keys if k["free"] >= qty),
             key=lambda k: (k["lpn"] != ln["lpn"], k["lpn"] != "", k["lpn"]),
@@ -546,6 +548,27 @@ class PickingScenario(ScenarioService):
         )
         return repo.line(w, line_id)
 
+    @staticmethod
+    def _lot_allowed(w: SUDatabase, ln: repo.Row, lot: str) -> bool:
+        """The order's client's picking rules allow `lot` for the rest of the line: not
+        blocked, enough shelf life and, with single lot per line, no other lot picked or
+        planned for the order line."""
+        rules = allocation.order_lot_rules(w, ln["order_id"])
+        found = repo.one(
+            w, "SELECT expiry FROM lots WHERE item_id = ? AND lot = ?", [ln["item_id"], lot]
+        )
+        if not rules.allows(lot, found["expiry"] if found else None):
+            return False
+        if not rules.single_lot:
+            return True
+        others = fetch_rows(
+            w,
+            "SELECT 1 FROM pick_lines WHERE order_line_id = ? AND lot != ? "
+            "AND (qty_picked > 0 OR (status = 'open' AND id != ?)) LIMIT 1",
+            [ln["order_line_id"], lot, ln["id"]],
+        )
+        return not others
+
     def _short(self, w: SUDatabase, t: repo.Row, ln: repo.Row, missing: int, found: int) -> None:
         """Close the line short by `missing`, release that allocation, ask for a count of the
         bin and reallocate the rest from other bins, else backorder it."""
@@ -565,16 +588,20 @@ class PickingScenario(ScenarioService):
         )
         item = repo.one(w, "SELECT expiry_tracked FROM items WHERE id = ?", [ln["item_id"]])
         assert item is not None
-        ranked = allocation.rank(
+        rules = allocation.order_lot_rules(w, ln["order_id"])  # the client's, like allocation
+        chosen = allocation.plan(
             [
                 c
                 for c in allocation.candidates(w, t["site_id"], ln["item_id"])
                 if c.location_id != ln["location_id"]
             ],
+            missing,
             fefo=bool(item["expiry_tracked"]),
+            rules=rules,
+            lot=allocation.locked_lot(w, rules, ln["order_line_id"]),
         )
         new_lines: list[dict[str, Any]] = []
-        for cand, qty in allocation.take(ranked, missing):
+        for cand, qty in chosen:
             _insert_allocation(w, ln, cand.location_id, cand.lot, cand.lpn, qty)
             _insert_line(w, t["id"], ln, cand.location_id, cand.lot, cand.lpn, qty)
             new_lines.append({"bin": cand.location_code, "lot": cand.lot, "qty": qty})

@@ -16,6 +16,7 @@ from sqlite_utils import Database as SUDatabase
 from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
 from edge_server.timeutil import iso
+from edge_server.wms import clients
 from edge_server.wms.items import load_items
 from edge_server.wms.purchase_orders import (
     CLOSED_STATUSES,
@@ -44,7 +45,9 @@ def _problem(line_no: int, field: str, code: str, reason: str) -> dict[str, Any]
     return {"line_no": line_no, "field": field, "code": code, "reason": reason}
 
 
-def put_asn(w: SUDatabase, site: str, number: str, asn: AsnIn) -> Outcome:
+def put_asn(
+    w: SUDatabase, site: str, number: str, asn: AsnIn, *, stated_owner: str = ""
+) -> Outcome:
     """Create or replace ASN `number` inside the caller's write transaction.
 
     Refuses, changing nothing: PO_NOT_FOUND / PO_CLOSED (the named PO), ASN_INVALID with
@@ -112,6 +115,13 @@ def put_asn(w: SUDatabase, site: str, number: str, asn: AsnIn) -> Outcome:
         wanted[line.line_no] = (po_line_id, item.id, line.qty, line.lot, expiry, line.sscc)
     if problems:
         raise AislewayError(ErrorCode.ASN_INVALID, details={"number": number, "problems": problems})
+    # the ASN belongs to the client owning its items (docs/clients.md); it never changes hands
+    owner = clients.document_owner(w, [v[1] for v in wanted.values()], stated_owner)
+    if current is not None and current["owner"] != owner:
+        raise AislewayError(
+            ErrorCode.CLIENT_OWNER_MISMATCH,
+            details={"number": number, "owner": owner, "asn_owner": current["owner"]},
+        )
 
     ssccs = sorted({v[5] for v in wanted.values() if v[5]})
     if ssccs:
@@ -136,9 +146,9 @@ def put_asn(w: SUDatabase, site: str, number: str, asn: AsnIn) -> Outcome:
     header = (po_id, supplier, expected_at)
     if current is None:
         cur = w.execute(
-            "INSERT INTO asns (site_id, number, po_id, supplier, expected_at, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [sid, number, *header, now, now],
+            "INSERT INTO asns (site_id, number, po_id, supplier, expected_at, owner, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [sid, number, *header, owner, now, now],
         )
         _insert_lines(w, int(cur.lastrowid or 0), wanted)
         _event(w, site, number, asn.po_number, "expected", "created")
@@ -211,7 +221,7 @@ def _event(
 # -- reading ----------------------------------------------------------------------------------
 _ASN = (
     "SELECT a.id, s.code AS site, a.number, p.number AS po_number, a.supplier, a.expected_at, "
-    "a.status, a.created_at, a.updated_at FROM asns a JOIN sites s ON s.id = a.site_id "
+    "a.status, a.owner, a.created_at, a.updated_at FROM asns a JOIN sites s ON s.id = a.site_id "
     "LEFT JOIN purchase_orders p ON p.id = a.po_id "
 )
 _LINES = (
@@ -232,11 +242,14 @@ def _lines_out(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def get_asn(source: Source, site: str, number: str) -> dict[str, Any] | None:
+def get_asn(
+    source: Source, site: str, number: str, *, owner: str | None = None
+) -> dict[str, Any] | None:
     """ASN `number` of `site` with its `lines` (each with `id`, `item_id`, `sku`, `qty`,
-    `lot`, `expiry`, `sscc`, `po_line_id`, `po_line_no`, `received_at`), or None."""
+    `lot`, `expiry`, `sscc`, `po_line_id`, `po_line_no`, `received_at`), or None (also when
+    `owner` is given and the ASN is not that owner's)."""
     found = fetch_rows(source, _ASN + "WHERE s.code = ? AND a.number = ?", [site, number])
-    if not found:
+    if not found or (owner is not None and found[0]["owner"] != owner):
         return None
     asn = found[0]
     asn["lines"] = _lines_out(

@@ -196,9 +196,11 @@ def stock_page(
     location: str | None = None,
     lpn: str | None = None,
     status: str | None = None,
+    owner: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
+    """A page of stock rows; `owner` keeps one client's (its items', docs/clients.md)."""
     where = ["s.code = ?"]
     params: list[Any] = [site]
     for column, value in (
@@ -206,6 +208,7 @@ def stock_page(
         ("l.code", location),
         ("st.lpn", lpn),
         ("st.status", status),
+        ("i.owner", owner),
     ):
         if value is not None:
             where.append(f"{column} = ?")

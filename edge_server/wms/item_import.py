@@ -467,6 +467,34 @@ def _refuse_taken_gtins(
             del active[sku]
 
 
+def _refuse_unknown_owners(
+    w: SUDatabase, parsed: ParsedFile, taken: dict[int, Note]
+) -> dict[int, Note]:
+    """Rows naming an owner that is not a client of the site (docs/clients.md)."""
+    rows = [
+        r
+        for r in parsed.rows
+        if r.accepted and r.line not in taken and r.item is not None and r.item.owner
+    ]
+    named = sorted({r.item.owner for r in rows if r.item is not None})
+    known = {
+        row["code"]
+        for start in range(0, len(named), 500)
+        for row in w.execute(
+            "SELECT code FROM clients WHERE code IN "
+            f"({','.join('?' * len(named[start : start + 500]))})",
+            named[start : start + 500],
+        ).fetchall()
+    }
+    refused: dict[int, Note] = {}
+    for r in rows:
+        assert r.item is not None
+        if r.item.owner not in known:
+            reason = f"Owner {r.item.owner} is not a client of this site; add the client first."
+            refused[r.line] = Note("owner", Issue.OWNER_UNKNOWN, reason)
+    return refused
+
+
 def _report(
     parsed: ParsedFile, taken: dict[int, Note], counts: ImportCounts, dry_run: bool
 ) -> ImportReport:
@@ -507,6 +535,7 @@ def apply_import(w: SUDatabase, parsed: ParsedFile, *, dry_run: bool = False) ->
     updated, unchanged, GTINs taken) is exactly what the real import would say."""
     # `parsed` is not changed, so it can be applied again (a dry run, then for real).
     loaded, taken = _refuse_taken_gtins(w, parsed)
+    taken.update(_refuse_unknown_owners(w, parsed, taken))
     accepted = [r for r in parsed.rows if r.accepted and r.line not in taken]
     items = [r.item for r in accepted if r.item is not None]
     counts = ImportCounts()

@@ -117,6 +117,7 @@ class Issue(StrEnum):
     GTIN_REPEATED = "GTIN_REPEATED"
     GTIN_DUPLICATE = "GTIN_DUPLICATE"
     GTIN_TAKEN = "GTIN_TAKEN"
+    OWNER_UNKNOWN = "OWNER_UNKNOWN"
     UOM_UNKNOWN = "UOM_UNKNOWN"
     NUMBER_INVALID = "NUMBER_INVALID"
     NUMBER_AMBIGUOUS = "NUMBER_AMBIGUOUS"
@@ -1011,6 +1012,7 @@ def upsert_items(
     if not changed:
         return outcomes
 
+    _check_owners(w, changed)
     wanted = {g: r["sku"] for r in changed for g in record_gtins(r)}
     moving = {r["sku"] for r in changed}
     for gtin, owner in gtin_owners(w, list(wanted)).items():
@@ -1055,6 +1057,27 @@ def upsert_items(
         ],
     )
     return outcomes
+
+
+def _check_owners(w: SUDatabase, records: Sequence[Record]) -> None:
+    """Every owner named is '' (the house) or a client of the site (docs/clients.md)."""
+    named = sorted({r["owner"] for r in records if r["owner"]})
+    if not named:
+        return
+    known = {
+        row["code"]
+        for chunk in _chunks(named)
+        for row in _fetch(
+            w, f"SELECT code FROM clients WHERE code IN ({_marks(len(chunk))})", chunk
+        )
+    }
+    unknown = [o for o in named if o not in known]
+    if unknown:
+        skus = sorted(r["sku"] for r in records if r["owner"] in unknown)
+        raise AislewayError(
+            ErrorCode.CLIENT_UNKNOWN,
+            details={"owner": unknown[0], "owners": unknown, "skus": skus[:20]},
+        )
 
 
 def upsert_item(w: SUDatabase, item: Item) -> Outcome:

@@ -23,6 +23,7 @@ from kivy.properties import ListProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from protocols.errors import ErrorCode
 from terminal.net.discovery import EdgeServer
 from terminal.scanners.base import DecodedScan, ScannerDriver
 from terminal.ui.feedback import FeedbackPlayer
@@ -190,8 +191,16 @@ class TerminalApp(App):  # type: ignore[misc]
         self.go("login" if paired else "pair")
 
     def paired(self) -> None:
+        """The operator saw the pairing's trust on the pair screen and continues."""
         self.go("login")
-        self.signal(Tone.DONE)
+
+    def choose_failed(self, server: EdgeServer, exc: BaseException) -> None:
+        """Choosing `server` failed; a changed certificate goes to the pair screen (re-pair)."""
+        if getattr(exc, "code", None) == ErrorCode.TERMINAL_SERVER_UNTRUSTED.value:
+            self.server_chosen(server, paired=False)
+            self.screens["pair"].show(error_feedback(exc))
+        else:
+            self.fail(self.screens["site"], exc)
 
     def logged_in(self, user: User) -> None:
         self.user = user
@@ -234,6 +243,16 @@ class TerminalApp(App):  # type: ignore[misc]
     def fail(self, screen: TerminalScreen, exc: BaseException) -> None:
         if not getattr(exc, "code", None):
             log.error("terminal action failed", exc_info=exc)
+        if (
+            getattr(exc, "code", None) == ErrorCode.TERMINAL_SERVER_UNTRUSTED.value
+            and self.server is not None
+            and screen.name != "pair"
+        ):
+            # The site's certificate changed after pairing (at login, say): the way out is
+            # pairing again, so say it where the pairing code goes.
+            self._drop_workflow()
+            self.user = None
+            screen = self.go("pair")
         screen.show(error_feedback(exc))
 
     # -- input -------------------------------------------------------------------------------

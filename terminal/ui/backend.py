@@ -13,10 +13,12 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from protocols.errors import ErrorCode
 from terminal.client.connection import Connection
 from terminal.client.credentials import CredentialStore, StoredPairing
-from terminal.client.edge import EdgeClient, EdgeError, Offline, Refused
+from terminal.client.edge import EdgeClient, EdgeError, Offline, Refused, UntrustedServer
 from terminal.net.discovery import (
     ALL_INTERFACES,
     DiscoveryError,
@@ -25,7 +27,7 @@ from terminal.net.discovery import (
     browse,
     from_url,
 )
-from terminal.ui.session import BackendError, MenuEntry, User
+from terminal.ui.session import BackendError, MenuEntry, Trust, User
 from terminal.workflows.base import Workflow
 
 __all__ = ["EdgeBackend", "WorkflowFactory"]
@@ -59,6 +61,9 @@ def _open_from_workflows(name: str, conn: Connection, role: str) -> Workflow:
 def _edge_error(exc: EdgeError) -> BackendError:
     if isinstance(exc, Refused):
         return BackendError(exc.code, exc.text)
+    if isinstance(exc, UntrustedServer):
+        log.warning("server not trusted: %s", exc)
+        return BackendError(ErrorCode.TERMINAL_SERVER_UNTRUSTED.value)
     if isinstance(exc, Offline):
         return BackendError(ErrorCode.TERMINAL_OFFLINE.value)
     return BackendError(ErrorCode.INTERNAL.value)
@@ -89,11 +94,17 @@ class EdgeBackend:
         return browse(timeout, interfaces=self.interfaces, include_incompatible=True)
 
     def check_url(self, url: str) -> EdgeServer:
+        # The /health probe sends nothing secret and trusts nothing it reads: over HTTPS it
+        # does not check the certificate (a site CA is not a public one). Pairing and every
+        # later request check it (trust on first use, then the pinned CA: `choose`).
+        probe = httpx.Client(timeout=5.0, verify=False)
         try:
-            return from_url(url)
+            return from_url(url, client=probe)
         except DiscoveryError as exc:
             log.info("server check failed: %s", exc)
             raise BackendError(ErrorCode.TERMINAL_SERVER_NOT_FOUND.value) from None
+        finally:
+            probe.close()
 
     def choose(self, server: EdgeServer) -> bool:
         if not server.compatible:
@@ -104,9 +115,34 @@ class EdgeBackend:
         if pairing is None or pairing.api_url != server.api_url:
             return False
         self._open(pairing)
+        if pairing.ca_pem:
+            self._check_pinned()
         return True
 
-    def pair(self, code: str) -> None:
+    def _check_pinned(self) -> None:
+        """Over HTTPS, ask the server to prove its certificate now, so a changed certificate
+        is told on choosing the site, not after the badge and PIN. Offline is fine here."""
+        conn = self._need_connection()
+        try:
+            conn.client.health()
+        except UntrustedServer as exc:
+            raise _edge_error(exc) from None
+        except EdgeError:
+            pass
+
+    def trust(self) -> Trust | None:
+        """The stored pairing's trust (its CA fingerprint), None when not paired."""
+        pairing = self.store.load()
+        if pairing is None:
+            return None
+        return Trust(api_url=pairing.api_url, ca_sha256=pairing.ca_sha256)
+
+    def unpair(self) -> None:
+        """Forget the pairing file (queue files stay: nothing confirmed is lost)."""
+        self._close_connection()
+        self.store.clear()
+
+    def pair(self, code: str) -> Trust:
         server = self._need_server()
         client = EdgeClient(server.api_url)
         try:
@@ -127,6 +163,7 @@ class EdgeBackend:
         self.store.save(pairing)
         self._close_connection()
         self._open(pairing)
+        return Trust(api_url=pairing.api_url, ca_sha256=pairing.ca_sha256)
 
     # -- user --------------------------------------------------------------------------------
     def login(self, badge: str, pin: str) -> User:

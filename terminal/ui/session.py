@@ -23,10 +23,12 @@ __all__ = [
     "Backend",
     "BackendError",
     "MenuEntry",
+    "Trust",
     "User",
     "badge_from_scan",
     "badge_from_text",
     "error_feedback",
+    "show_fingerprint",
 ]
 
 
@@ -41,6 +43,30 @@ class User:
 class MenuEntry:
     workflow: str  # the name passed to Backend.open_workflow ("picking")
     label: str  # what the button says ("Picking")
+
+
+def show_fingerprint(hex_digest: str) -> str:
+    """For eyes: `AB12 CD34 …` in groups of four, as `aisleway edge tls init` and
+    `aisleway edge pair` print it."""
+    upper = hex_digest.replace(":", "").replace(" ", "").upper()
+    return " ".join(upper[i : i + 4] for i in range(0, len(upper), 4))
+
+
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """How this handheld reaches its site after pairing: `ca_sha256` is the SHA-256 (hex) of the
+    site CA pinned over HTTPS, "" when paired over plain HTTP (docs/security.md#tls-and-pinning)."""
+
+    api_url: str
+    ca_sha256: str = ""
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.ca_sha256)
+
+    @property
+    def fingerprint(self) -> str:
+        return show_fingerprint(self.ca_sha256)
 
 
 class BackendError(Exception):
@@ -70,8 +96,13 @@ class Backend(Protocol):
         """Use this server from now on; True when this handheld is already paired with it."""
         ...
 
-    def pair(self, code: str) -> None:
-        """Pair with the chosen server using a supervisor's pairing code."""
+    def pair(self, code: str) -> Trust:
+        """Pair with the chosen server using a supervisor's pairing code (over HTTPS: pinning
+        the site CA whose fingerprint the returned `Trust` carries)."""
+        ...
+
+    def unpair(self) -> None:
+        """Forget the pairing (the operator found the CA fingerprint is not the site's)."""
         ...
 
     def login(self, badge: str, pin: str) -> User: ...

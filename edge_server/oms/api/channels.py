@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.oms import channel_sync, channels
 from edge_server.oms.deps import OmsCaller, OmsDep, OmsMutates, OmsMutation, OmsRequires
 from protocols.envelope import Envelope
@@ -37,7 +37,11 @@ def get_channel(code: Code, oms: OmsDep, who: Reader) -> dict[str, Any]:
     return {"data": _view(oms.db, code)}
 
 
-@router.put("/channels/{code}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    "/channels/{code}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_channel(code: Code, body: channels.ChannelIn, oms: OmsDep, m: Manager) -> JSONResponse:
     """Create (201) or update (200) a channel. The first time an endpoint is set, the answer
     carries `signing_secret` (shown this once; a replay with the same Idempotency-Key shows it
@@ -98,7 +102,11 @@ def list_skus(code: Code, oms: OmsDep, who: Reader) -> dict[str, Any]:
     return {"data": {"channel": code, "items": channels.list_channel_skus(oms.db, code)}}
 
 
-@router.put("/channels/{code}/skus/{sku}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    "/channels/{code}/skus/{sku}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_sku(
     code: Code, sku: Sku, body: channels.ChannelSkuIn, oms: OmsDep, m: Manager
 ) -> JSONResponse:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.errors import AislewayError
 from edge_server.oms import orders
 from edge_server.oms.deps import OmsCaller, OmsDep, OmsMutates, OmsMutation, OmsRequires
@@ -93,7 +93,11 @@ def get_order(number: Number, oms: OmsDep, who: Reader) -> dict[str, Any]:
     return {"data": _visible(oms.db, who, number)}
 
 
-@router.put("/orders/{channel_order_id}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    "/orders/{channel_order_id}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_order(
     channel_order_id: ChannelOrderId,
     body: OrderIn,

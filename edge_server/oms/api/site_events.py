@@ -152,7 +152,8 @@ def subscribe(
 
 @router.post("/sites/{code}/reconcile", response_model=Envelope[dict[str, Any]])
 def reconcile(code: Code, oms: OmsDep, m: SiteAdmin) -> JSONResponse:
-    """Pull the site's stock snapshot now and apply it in full."""
+    """Take the events the site gave up delivering, then pull its stock snapshot and apply
+    it in full (what the site loop does every `AISLEWAY_OMS_SITE_RECONCILE_SECONDS`)."""
 
     def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
         if get_site(w, code) is None:
@@ -160,5 +161,7 @@ def reconcile(code: Code, oms: OmsDep, m: SiteAdmin) -> JSONResponse:
         return 202, ok({"site": code})
 
     m.run({"code": code}, effect)
-    counts = site_events.reconcile_site(oms.db, code, timeout=oms.settings.site_timeout_seconds)
-    return reply(200, ok({"site": code, **counts}))
+    timeout = oms.settings.site_timeout_seconds
+    recovered = site_events.recover_missed(oms.db, code, timeout=timeout)
+    counts = site_events.reconcile_site(oms.db, code, timeout=timeout)
+    return reply(200, ok({"site": code, **counts, "recovered": recovered}))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 from sqlite_utils import Database as SUDatabase
 
-from edge_server.api.responses import ok, reply
+from edge_server.api.responses import CREATED_OR_REPLACED, ok, reply
 from edge_server.errors import AislewayError
 from edge_server.oms import sites
 from edge_server.oms.deps import OmsCaller, OmsDep, OmsMutates, OmsMutation, OmsRequires
@@ -42,7 +42,11 @@ def get_site(code: Code, oms: OmsDep, who: Reader) -> dict[str, Any]:
     return {"data": _view(oms.db, code)}
 
 
-@router.put("/sites/{code}", response_model=Envelope[dict[str, Any]])
+@router.put(
+    "/sites/{code}",
+    response_model=Envelope[dict[str, Any]],
+    responses=CREATED_OR_REPLACED,
+)
 def put_site(code: Code, body: sites.SiteIn, oms: OmsDep, m: Manager) -> JSONResponse:
     """Create (201) or update (200) a site. A new site needs `api_key`; leaving a secret out
     of an update keeps it. The base URL must be reachable under the OMS's address rules."""

@@ -12,6 +12,11 @@ Rules, in order (docs/outbound.md#allocation-rules):
 4. Then the stock key that received stock first (the first movement into it), then the
    location code (a stable tie-break).
 
+Clients' picking rules (docs/client-rules.md) narrow the candidates for their orders: lots
+that expire before the promised ship date (or today) plus the client's minimum shelf life,
+and blocked lots, are skipped; with `single_lot_per_line` a line is served by the first lot
+in rank order that can cover all of it, or stays short. House orders (owner '') have none.
+
 Allocated quantity counts against availability: per stock key (location × item × lot × LPN,
 status available) the sum of allocations never exceeds what is on hand. The check runs inside
 the caller's write transaction (one writer at a time) and a trigger refuses anything beyond.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlite_utils import Database as SUDatabase
@@ -28,6 +34,7 @@ from sqlite_utils import Database as SUDatabase
 from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
 from edge_server.timeutil import iso, utcnow
+from edge_server.wms.clients import picking_rules
 from edge_server.wms.purchase_orders import Source, fetch_rows, site_id
 from protocols.errors import ErrorCode
 
@@ -36,10 +43,15 @@ __all__ = [
     "FO_BACKORDERED",
     "FO_CHANGED",
     "Candidate",
+    "LotRules",
     "allocate_order",
     "availability",
     "availability_snapshot",
     "candidates",
+    "locked_lot",
+    "lot_rules",
+    "order_lot_rules",
+    "plan",
     "rank",
     "release_order",
     "take",
@@ -94,6 +106,93 @@ def take(ranked: Sequence[Candidate], need: int) -> list[tuple[Candidate, int]]:
             out.append((c, qty))
             need -= qty
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class LotRules:
+    """A client's picking rules resolved for one order: which lots may serve it."""
+
+    earliest_expiry: str  # ISO date: lots expiring before it are not allocated
+    blocked: frozenset[str] = frozenset()
+    single_lot: bool = False
+
+    def allows(self, lot: str, expiry: str | None) -> bool:
+        """Lots without an expiry date never run out of shelf life."""
+        return lot not in self.blocked and (expiry is None or expiry >= self.earliest_expiry)
+
+
+def lot_rules(source: Source, owner: str, promised_ship_date: str | None) -> LotRules:
+    """The rules of `owner`'s orders shipping on `promised_ship_date` (None: today). A ship
+    date already past counts as today. The house ('') only refuses lots expired today."""
+    today = utcnow().date()
+    if not owner:
+        return LotRules(earliest_expiry=today.isoformat())
+    rules = picking_rules(source, owner)
+    ship = today
+    if promised_ship_date:
+        ship = max(today, date.fromisoformat(promised_ship_date[:10]))
+    earliest = ship + timedelta(days=rules.min_shelf_life_days)
+    return LotRules(
+        earliest_expiry=earliest.isoformat(),
+        blocked=frozenset(rules.blocked_lots),
+        single_lot=rules.single_lot_per_line,
+    )
+
+
+def order_lot_rules(source: Source, order_id: int) -> LotRules:
+    """`lot_rules` of fulfillment order `order_id` (its owner and promised ship date)."""
+    row = fetch_rows(
+        source,
+        "SELECT owner, promised_ship_date FROM fulfillment_orders WHERE id = ?",
+        [order_id],
+    )[0]
+    return lot_rules(source, row["owner"], row["promised_ship_date"])
+
+
+def locked_lot(source: Source, rules: LotRules, order_line_id: int) -> str | None:
+    """With `single_lot_per_line`, the lot an order line already holds (allocated or picked):
+    the rest of the line must come from it. None when the line is free to pick its lot (no
+    rule, nothing held yet, or several lots held from before the rule)."""
+    if not rules.single_lot:
+        return None
+    held = {
+        r["lot"]
+        for r in fetch_rows(
+            source,
+            "SELECT lot FROM allocations WHERE order_line_id = ? "
+            "UNION SELECT lot FROM pick_lines WHERE order_line_id = ? AND qty_picked > 0",
+            [order_line_id, order_line_id],
+        )
+    }
+    return held.pop() if len(held) == 1 else None
+
+
+def plan(
+    cands: Sequence[Candidate],
+    need: int,
+    *,
+    fefo: bool,
+    rules: LotRules | None = None,
+    lot: str | None = None,
+) -> list[tuple[Candidate, int]]:
+    """(candidate, qty) pairs for `need` under `rules` (pure): only lots the rules allow (and
+    only `lot` when given); with `single_lot` all of `need` from the first lot in rank order
+    that has enough free, else nothing."""
+    allowed = [
+        c
+        for c in cands
+        if (rules is None or rules.allows(c.lot, c.expiry)) and (lot is None or c.lot == lot)
+    ]
+    ranked = rank(allowed, fefo=fefo)
+    if rules is None or not rules.single_lot:
+        return take(ranked, need)
+    free: dict[str, int] = {}
+    for c in ranked:
+        free[c.lot] = free.get(c.lot, 0) + c.free
+    for first in free:  # dicts keep insertion order: the lots in rank order
+        if free[first] >= need:
+            return take([c for c in ranked if c.lot == first], need)
+    return []
 
 
 _CANDIDATES = f"""
@@ -167,13 +266,16 @@ def release_order(w: SUDatabase, order_id: int) -> int:
 def allocate_order(w: SUDatabase, site: str, number: str) -> dict[str, Any]:
     """Reserve stock for every open line of order `number` (inside the caller's write
     transaction). Lines already fully allocated keep their stock; short lines get what is
-    free now. Sets line and order status, emits `fulfillment_order.changed` when anything
-    changed and `fulfillment_order.backordered` when a line stays short.
+    free now, under the order's client's picking rules as they are now (allocations made
+    before a rule changed stay). Sets line and order status, emits
+    `fulfillment_order.changed` when anything changed and `fulfillment_order.backordered`
+    when a line stays short.
 
     Returns {"outcome": "allocated" | "backordered" | "unchanged", "lines": [...]}."""
     sid = site_id(w, site)
     order = _order(w, sid, number)
     refuse_unless_open(order)
+    rules = lot_rules(w, order["owner"], order["promised_ship_date"])
     lines = fetch_rows(
         w,
         "SELECT fl.id, fl.line_no, fl.item_id, fl.qty_ordered, fl.qty_short, fl.status, i.sku, "
@@ -190,8 +292,14 @@ def allocate_order(w: SUDatabase, site: str, number: str) -> dict[str, Any]:
         allocated = int(line["qty_allocated"])
         need = int(line["qty_ordered"]) - allocated
         if need > 0:
-            ranked = rank(candidates(w, sid, line["item_id"]), fefo=bool(line["expiry_tracked"]))
-            for cand, qty in take(ranked, need):
+            chosen = plan(
+                candidates(w, sid, line["item_id"]),
+                need,
+                fefo=bool(line["expiry_tracked"]),
+                rules=rules,
+                lot=locked_lot(w, rules, line["id"]),
+            )
+            for cand, qty in chosen:
                 w.execute(
                     "INSERT INTO allocations (order_line_id, location_id, item_id, lot, lpn, "
                     "qty, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -246,17 +354,20 @@ def allocate_order(w: SUDatabase, site: str, number: str) -> dict[str, Any]:
 def availability(source: Source, site: str, sku: str) -> dict[str, Any] | None:
     """What of `sku` can still be promised at `site`: allocatable stock on hand, minus what
     is allocated; None when the SKU is unknown. `elsewhere` is available stock not (yet) in a
-    pick face or reserve (dock, staging...); `blocked` is quarantine or damaged stock, or
-    expired lots."""
-    items = fetch_rows(source, "SELECT id FROM items WHERE sku = ?", [sku])
+    pick face or reserve (dock, staging...); `blocked` is quarantine or damaged stock,
+    expired lots and, for a client's SKU, lots its picking rules never let out (blocked lots,
+    too little shelf life left today); allocations on such lots count in `allocated` but not
+    against `available`."""
+    items = fetch_rows(source, "SELECT id, owner FROM items WHERE sku = ?", [sku])
     if not items:
         return None
     sid = site_id(source, site)
     item_id = int(items[0]["id"])
     today = utcnow().date().isoformat()
+    rules = lot_rules(source, items[0]["owner"], None) if items[0]["owner"] else None
     rows = fetch_rows(
         source,
-        "SELECT st.status, l.type, l.active, lo.expiry, st.qty FROM stock st "
+        "SELECT st.status, l.type, l.active, st.lot, lo.expiry, st.qty FROM stock st "
         "JOIN locations l ON l.id = st.location_id "
         "LEFT JOIN lots lo ON lo.item_id = st.item_id AND lo.lot = st.lot "
         "WHERE l.site_id = ? AND st.item_id = ?",
@@ -265,28 +376,47 @@ def availability(source: Source, site: str, sku: str) -> dict[str, Any] | None:
     on_hand = elsewhere = blocked = 0
     for r in rows:
         expired = r["expiry"] is not None and r["expiry"] < today
-        if r["status"] != "available" or expired:
+        refused = rules is not None and not rules.allows(r["lot"], r["expiry"])
+        if r["status"] != "available" or expired or refused:
             blocked += r["qty"]
         elif r["type"] in ALLOCATABLE_LOCATION_TYPES and r["active"]:
             on_hand += r["qty"]
         else:
             elsewhere += r["qty"]
-    allocated = int(
-        fetch_rows(
-            source,
-            "SELECT COALESCE(SUM(a.qty), 0) AS n FROM allocations a "
-            "JOIN locations l ON l.id = a.location_id WHERE l.site_id = ? AND a.item_id = ?",
-            [sid, item_id],
-        )[0]["n"]
+    allocs = fetch_rows(
+        source,
+        "SELECT a.lot, lo.expiry, SUM(a.qty) AS n FROM allocations a "
+        "JOIN locations l ON l.id = a.location_id "
+        "LEFT JOIN lots lo ON lo.item_id = a.item_id AND lo.lot = a.lot "
+        "WHERE l.site_id = ? AND a.item_id = ? GROUP BY a.lot, lo.expiry",
+        [sid, item_id],
+    )
+    allocated = sum(int(r["n"]) for r in allocs)
+    counted = sum(
+        int(r["n"]) for r in allocs if rules is None or rules.allows(r["lot"], r["expiry"])
     )
     return {
         "sku": sku,
         "on_hand": on_hand,
         "allocated": allocated,
-        "available": max(on_hand - allocated, 0),
+        "available": max(on_hand - counted, 0),
         "elsewhere": elsewhere,
         "blocked": blocked,
     }
+
+
+# A client's picking rules in SQL (LotRules.allows with no promised date): `c` is NULL for
+# the house's items. Each use binds one parameter: today.
+_CLIENT_JOIN = (
+    "JOIN items it ON it.id = {t}.item_id "
+    "LEFT JOIN clients c ON it.owner != '' AND c.code = it.owner"
+)
+_CLIENT_ALLOWS = (
+    "(c.id IS NULL OR ((lo.expiry IS NULL OR lo.expiry >= date(?, '+' || "
+    "COALESCE(json_extract(c.picking_json, '$.min_shelf_life_days'), 0) || ' days')) "
+    "AND NOT EXISTS (SELECT 1 FROM json_each(c.picking_json, '$.blocked_lots') b "
+    "WHERE b.value = {t}.lot)))"
+)
 
 
 def availability_snapshot(
@@ -296,11 +426,14 @@ def availability_snapshot(
     every SKU with stock or allocations at the site, or just `skus` (known ones, 0 when none).
     Also returns the time of the newest event the read includes (the `as_of` of a
     reconciliation snapshot: every stock change emits an event in its transaction, so events
-    stamped up to then are reflected, later ones are not); None when there is none yet."""
+    stamped up to then are reflected, later ones are not); None when there is none yet.
+
+    A client's SKU leaves out the lots its picking rules never let out today (blocked lots,
+    too little shelf life left), on hand and allocated alike (see `availability`)."""
     sid = site_id(source, site)
     today = utcnow().date().isoformat()
     types = ",".join(f"'{t}'" for t in ALLOCATABLE_LOCATION_TYPES)
-    params: list[Any] = [sid, today, sid]
+    params: list[Any] = [sid, today, today, sid, today]
     where = "oh.q IS NOT NULL OR al.q IS NOT NULL"
     if skus is not None:
         unique = sorted(set(skus))
@@ -313,10 +446,15 @@ def availability_snapshot(
         "WITH oh AS (SELECT st.item_id, SUM(st.qty) AS q FROM stock st "
         "  JOIN locations l ON l.id = st.location_id "
         "  LEFT JOIN lots lo ON lo.item_id = st.item_id AND lo.lot = st.lot "
+        f"  {_CLIENT_JOIN.format(t='st')} "
         f"  WHERE l.site_id = ? AND st.status = 'available' AND l.type IN ({types}) "
-        "  AND l.active = 1 AND (lo.expiry IS NULL OR lo.expiry >= ?) GROUP BY st.item_id), "
+        "  AND l.active = 1 AND (lo.expiry IS NULL OR lo.expiry >= ?) "
+        f"  AND {_CLIENT_ALLOWS.format(t='st')} GROUP BY st.item_id), "
         "al AS (SELECT a.item_id, SUM(a.qty) AS q FROM allocations a "
-        "  JOIN locations l ON l.id = a.location_id WHERE l.site_id = ? GROUP BY a.item_id) "
+        "  JOIN locations l ON l.id = a.location_id "
+        "  LEFT JOIN lots lo ON lo.item_id = a.item_id AND lo.lot = a.lot "
+        f"  {_CLIENT_JOIN.format(t='a')} "
+        f"  WHERE l.site_id = ? AND {_CLIENT_ALLOWS.format(t='a')} GROUP BY a.item_id) "
         "SELECT i.sku, MAX(COALESCE(oh.q, 0) - COALESCE(al.q, 0), 0) AS available, "
         "  (SELECT created_at FROM outbox ORDER BY id DESC LIMIT 1) AS as_of "
         "FROM items i LEFT JOIN oh ON oh.item_id = i.id LEFT JOIN al ON al.item_id = i.id "

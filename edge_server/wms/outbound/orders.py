@@ -18,6 +18,7 @@ from sqlite_utils import Database as SUDatabase
 from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
 from edge_server.timeutil import iso
+from edge_server.wms import clients
 from edge_server.wms.items import load_items
 from edge_server.wms.outbound import allocation
 from edge_server.wms.outbound.allocation import FO_CHANGED, refuse_unless_open
@@ -35,10 +36,10 @@ def _event(w: SUDatabase, site: str, number: str, status: str, outcome: str) -> 
     emit(w, FO_CHANGED, {"site": site, "number": number, "status": status, "outcome": outcome})
 
 
-def _header(body: FulfillmentOrderIn) -> tuple[Any, ...]:
+def _header(body: FulfillmentOrderIn, owner: str) -> tuple[Any, ...]:
     ship_to = json.dumps(body.ship_to.model_dump(mode="json"), separators=(",", ":"))
     promised = body.promised_ship_date.isoformat() if body.promised_ship_date else None
-    return (ship_to, body.carrier_service, body.priority, promised, body.owner)
+    return (ship_to, body.carrier_service, body.priority, promised, owner)
 
 
 def put_order(w: SUDatabase, site: str, number: str, body: FulfillmentOrderIn) -> Outcome:
@@ -60,6 +61,9 @@ def put_order(w: SUDatabase, site: str, number: str, body: FulfillmentOrderIn) -
     if problems:
         raise AislewayError(ErrorCode.FO_INVALID, details={"number": number, "problems": problems})
     wanted = {line.line_no: (stored[line.sku].id, line.qty) for line in body.lines}
+    # the order belongs to the client owning its items (docs/clients.md)
+    owner = clients.document_owner(w, [item for item, _ in wanted.values()], body.owner)
+    header = _header(body, owner)
     now = iso()
     found = fetch_rows(
         w, "SELECT * FROM fulfillment_orders WHERE site_id = ? AND number = ?", [sid, number]
@@ -69,7 +73,7 @@ def put_order(w: SUDatabase, site: str, number: str, body: FulfillmentOrderIn) -
             "INSERT INTO fulfillment_orders (site_id, number, ship_to_json, carrier_service, "
             "priority, promised_ship_date, owner, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [sid, number, *_header(body), now, now],
+            [sid, number, *header, now, now],
         )
         order_id = int(cur.lastrowid or 0)
         w.conn.executemany(
@@ -97,7 +101,12 @@ def put_order(w: SUDatabase, site: str, number: str, body: FulfillmentOrderIn) -
         for n, r in existing.items()
         if r["status"] != "cancelled"
     }
-    if old_header == _header(body) and live == wanted:
+    if order["owner"] != owner:  # an order never changes hands
+        raise AislewayError(
+            ErrorCode.CLIENT_OWNER_MISMATCH,
+            details={"number": number, "owner": owner, "order_owner": order["owner"]},
+        )
+    if old_header == header and live == wanted:
         return "unchanged"
 
     held = order["status"] in ("allocated", "backordered")
@@ -105,7 +114,7 @@ def put_order(w: SUDatabase, site: str, number: str, body: FulfillmentOrderIn) -
     w.execute(
         "UPDATE fulfillment_orders SET ship_to_json = ?, carrier_service = ?, priority = ?, "
         "promised_ship_date = ?, owner = ?, status = 'received', updated_at = ? WHERE id = ?",
-        [*_header(body), now, order["id"]],
+        [*header, now, order["id"]],
     )
     for n, (item, qty) in wanted.items():
         if n in existing:
@@ -218,9 +227,12 @@ def order_lines(source: Source, order_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def get_order(source: Source, site: str, number: str) -> dict[str, Any] | None:
+def get_order(
+    source: Source, site: str, number: str, *, owner: str | None = None
+) -> dict[str, Any] | None:
+    """Order `number` (None if there is none — or, with `owner`, none of that owner's)."""
     found = fetch_rows(source, _HEADER + "WHERE s.code = ? AND o.number = ?", [site, number])
-    if not found:
+    if not found or (owner is not None and found[0]["owner"] != owner):
         return None
     out = _header_out(found[0])
     out["lines"] = order_lines(source, found[0]["id"])
@@ -228,15 +240,24 @@ def get_order(source: Source, site: str, number: str) -> dict[str, Any] | None:
 
 
 def list_orders(
-    source: Source, site: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    source: Source,
+    site: str,
+    *,
+    status: str | None = None,
+    owner: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> dict[str, Any]:
-    """A page of the site's orders, highest priority first, then promised date, then number
-    (no lines)."""
+    """A page of the site's orders (of one owner's, with `owner`), highest priority first,
+    then promised date, then number (no lines)."""
     where = ["s.code = ?"]
     params: list[Any] = [site]
     if status is not None:
         where.append("o.status = ?")
         params.append(status)
+    if owner is not None:
+        where.append("o.owner = ?")
+        params.append(owner)
     cond = " AND ".join(where)
     total = fetch_rows(
         source,

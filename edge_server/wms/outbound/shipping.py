@@ -17,7 +17,7 @@ from sqlite_utils import Database as SUDatabase
 from edge_server.errors import AislewayError
 from edge_server.integration.outbox import emit
 from edge_server.timeutil import iso
-from edge_server.wms import inventory
+from edge_server.wms import edi_outbound, inventory
 from edge_server.wms.ledger import Actor
 from edge_server.wms.outbound import packing as pk
 from edge_server.wms.outbound.allocation import FO_CHANGED
@@ -146,6 +146,8 @@ def confirm_shipment(w: SUDatabase, site: str, number: str, *, actor: Actor, not
         ],
     )
     emit(w, SHIPMENT_CREATED, payload)
+    # an order that came from a 940 owes its client a 945, in this same transaction
+    edi_outbound.advise_shipment(w, order["site_id"], number, payload)
     emit(w, FO_CHANGED, {"site": site, "number": number, "status": "shipped", "outcome": "shipped"})
     return shipment_view(w, site, number)
 

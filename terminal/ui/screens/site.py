@@ -71,7 +71,7 @@ class SiteScreen(TerminalScreen):
         self.app.run_async(
             lambda: self.app.backend.choose(server),
             lambda paired: self.app.server_chosen(server, paired),
-            lambda e: self.app.fail(self, e),
+            lambda e: self.app.choose_failed(server, e),
         )
 
     def on_scan(self, scan: DecodedScan) -> None:
