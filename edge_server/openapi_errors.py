@@ -18,6 +18,11 @@ shared `ErrorEnvelope` body, worked out from what the route is (table in docs/ap
 A route that can answer another status (429 on login, 503 when a printer is down) declares
 it with FastAPI's `responses=`; it gets the shared body here. FastAPI's own 422
 (`HTTPValidationError`, a shape never sent) is replaced.
+
+Headers the shared dependencies read straight off the request (`Authorization`,
+`X-Device-Token`, `X-Scanned-At`, `Idempotency-Key`: see `reads_headers` in
+edge_server/deps.py) are declared here too, as optional header parameters of every
+operation that uses those dependencies.
 """
 
 from __future__ import annotations
@@ -100,7 +105,8 @@ def _statuses(route: Any, method: str) -> set[int]:
     deps = list(_calls(route.dependant))
     markers = [d.call for d in deps if d.call is not None]
     headers = {p.alias.lower() for d in [route.dependant, *deps] for p in d.header_params}
-    has_input = any(
+    headers |= {h.lower() for c in markers for h in getattr(c, "reads_headers", {})}
+    has_input = bool(headers) or any(
         d.path_params or d.query_params or d.header_params or d.body_params
         for d in [route.dependant, *deps]
     )
@@ -121,6 +127,26 @@ def _statuses(route: Any, method: str) -> set[int]:
     for call in markers:  # what a dependency says it can answer besides
         statuses.update(getattr(call, "error_statuses", ()))
     return statuses
+
+
+def _document_headers(route: Any, operation: dict[str, Any]) -> None:
+    """The headers a dependency reads off the request, as optional header parameters."""
+    params = operation.get("parameters", [])
+    declared = {p.get("name", "").lower() for p in params if p.get("in") == "header"}
+    for dep in _calls(route.dependant):
+        for name, description in getattr(dep.call, "reads_headers", {}).items():
+            if name.lower() in declared:
+                continue
+            declared.add(name.lower())
+            operation.setdefault("parameters", []).append(
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": False,
+                    "description": description,
+                    "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": name},
+                }
+            )
 
 
 def _fill_success_bodies(responses: dict[str, Any]) -> None:
@@ -148,6 +174,7 @@ def document_error_responses(schema: dict[str, Any], routes: list[Any]) -> dict[
             operation = paths.get(route.path_format, {}).get(method)
             if operation is None:
                 continue
+            _document_headers(route, operation)
             responses: dict[str, Any] = operation.setdefault("responses", {})
             _fill_success_bodies(responses)
             statuses = _statuses(route, method)

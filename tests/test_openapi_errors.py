@@ -10,12 +10,6 @@ from typing import Any
 import pytest
 import schemathesis
 from label_helpers import closed_port
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from edge_server.app import create_app
 from edge_server.oms.app import create_oms_app
@@ -27,13 +21,8 @@ from protocols.errors import ErrorCode
 
 from conftest import Caller, make_settings
 from factories import make_item, make_site
+from schemathesis_support import CHECKS
 
-CHECKS = [
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-    content_type_conformance,
-]
 ENVELOPE = {"$ref": "#/components/schemas/ErrorEnvelope"}
 # The operations anyone may call.
 PUBLIC = {"/health", "/metrics", "/api/v1/auth/login", "/api/v1/devices/pair"}

@@ -12,40 +12,23 @@ Bounded: a few fixed examples per operation.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from edge_server.app import create_app
 from edge_server.demo import seed_demo
 from edge_server.services import open_services
 
 from conftest import login_as, make_settings
+from schemathesis_support import call, fuzz_settings
 
-# A deeper run: AISLEWAY_SCHEMATHESIS_EXAMPLES=25 (random instead of the fixed examples).
-DEEP = os.environ.get("AISLEWAY_SCHEMATHESIS_EXAMPLES")
-EXAMPLES_PER_OPERATION = int(DEEP or 5)
-CHECKS = [
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-    content_type_conformance,
-]
 # The floor callers, by name (see `callers`).
 FLOOR = ("picker", "picker-other-device", "picker-no-device", "supervisor", "made-up")
 
@@ -76,33 +59,15 @@ def callers() -> Iterator[dict[str, dict[str, str]]]:
     shutil.rmtree(_DIR, ignore_errors=True)
 
 
-def _call(case: Any, headers: dict[str, str], *, drop: tuple[str, ...] = ()) -> None:
-    # Our headers replace the generated ones of the same name (whatever their case).
-    names = {name.lower() for name in headers} | set(drop)
-    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in names}
-    headers = {**headers, "Idempotency-Key": f"st-{uuid.uuid4().hex}"}
-    case.call_and_validate(headers=headers, checks=CHECKS)
-
-
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=DEEP is None,
-)
+@fuzz_settings
 def test_edge_api(case: Any, callers: dict[str, dict[str, str]]) -> None:
-    _call(case, callers["admin"])
+    call(case, callers["admin"])
 
 
 @schema.given(who=st.sampled_from(FLOOR))
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=DEEP is None,
-)
+@fuzz_settings
 def test_edge_api_floor(case: Any, who: str, callers: dict[str, dict[str, str]]) -> None:
     drop = ("x-device-token",) if who == "picker-no-device" else ()
-    _call(case, callers[who], drop=drop)
+    call(case, callers[who], drop=drop)

@@ -7,37 +7,22 @@ AISLEWAY_SCHEMATHESIS_EXAMPLES."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from edge_server.oms.app import create_oms_app
 from edge_server.oms.services import open_oms_services
 from edge_server.oms.settings import OmsSettings
 
-DEEP = os.environ.get("AISLEWAY_SCHEMATHESIS_EXAMPLES")
-EXAMPLES_PER_OPERATION = int(DEEP or 5)
-CHECKS = [
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-    content_type_conformance,
-]
+from schemathesis_support import call, fuzz_settings
+
 ROLES = ("admin", "channel", "reader")
 OTHERS = ("channel", "reader", "made-up")
 
@@ -65,32 +50,14 @@ def callers() -> Iterator[dict[str, dict[str, str]]]:
     shutil.rmtree(_DIR, ignore_errors=True)
 
 
-def _call(case: Any, headers: dict[str, str]) -> None:
-    names = {name.lower() for name in headers}
-    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in names}
-    case.call_and_validate(
-        headers={**headers, "Idempotency-Key": f"st-{uuid.uuid4().hex}"}, checks=CHECKS
-    )
-
-
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=DEEP is None,
-)
+@fuzz_settings
 def test_oms_api(case: Any, callers: dict[str, dict[str, str]]) -> None:
-    _call(case, callers["admin"])
+    call(case, callers["admin"])
 
 
 @schema.given(who=st.sampled_from(OTHERS))
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=DEEP is None,
-)
+@fuzz_settings
 def test_oms_api_other_callers(case: Any, who: str, callers: dict[str, dict[str, str]]) -> None:
-    _call(case, callers[who])
+    call(case, callers[who])

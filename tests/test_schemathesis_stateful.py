@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import os
 import shutil
 import tempfile
 import uuid
@@ -25,26 +24,14 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from edge_server.app import create_app
 from edge_server.demo import SHIP_TO, seed_demo
 from edge_server.services import Services, open_services
 
 from conftest import login_as, make_settings
+from schemathesis_support import CHECKS, DEEP
 
-DEEP = os.environ.get("AISLEWAY_SCHEMATHESIS_EXAMPLES")
-CHECKS = [
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-    content_type_conformance,
-]
 API = "/api/v1"
 # (document path, its key) -> the operations that follow its creation.
 FLOWS: dict[tuple[str, str], list[tuple[str, str]]] = {

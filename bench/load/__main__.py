@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.load.run import (
     Window,
@@ -24,6 +25,25 @@ TARGET_RATE = 1000  # confirmed scans/s at 200 handhelds
 TARGET_P99_MS = 100
 TARGET_LEVEL = 200
 TARGET_RATIO = 0.5  # of the no-op ceiling
+
+
+async def group_commits(client: Any) -> tuple[float, float]:
+    """(commits, commands) so far, from the server's /metrics."""
+    text = (await client.get("/metrics")).text
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("aisleway_db_group_commits_total", "aisleway_db_group_commit_commands_total"):
+            found[name] = float(value)
+    return (
+        found.get("aisleway_db_group_commits_total", 0.0),
+        found.get("aisleway_db_group_commit_commands_total", 0.0),
+    )
+
+
+def _per_commit(before: tuple[float, float], after: tuple[float, float]) -> str:
+    commits, commands = after[0] - before[0], after[1] - before[1]
+    return f"{commands / commits:.1f} scans per commit" if commits else "no commits"
 
 
 async def _measure(db: Path, url: str, levels: list[int], seconds: float, interval: float) -> int:
@@ -48,6 +68,7 @@ async def _measure(db: Path, url: str, levels: list[int], seconds: float, interv
                 interval=interval,
                 tag=f"noop{level}",
             )
+            before = await group_commits(client)
             scans = await drive(
                 sessions[:level],
                 noop=False,
@@ -55,6 +76,7 @@ async def _measure(db: Path, url: str, levels: list[int], seconds: float, interv
                 interval=interval,
                 tag=f"scan{level}",
             )
+            per_commit = _per_commit(before, await group_commits(client))
             results[level] = (noop, scans)
             in_ledger = ledger_count(db, f"scan{level}")
             ratio = scans.rate / noop.rate if noop.rate else float("nan")
@@ -63,7 +85,7 @@ async def _measure(db: Path, url: str, levels: list[int], seconds: float, interv
             exact = in_ledger == len(scans.acked_refs)
             print(
                 f"{'':>9}  ledger: {in_ledger} movements for {len(scans.acked_refs)} acknowledged"
-                f" scans ({'exact' if exact else 'MISMATCH'})"
+                f" scans ({'exact' if exact else 'MISMATCH'}); group commit: {per_commit}"
             )
             failures += 0 if exact else 1
         # The ceiling: the same handhelds with no pause between scans.
@@ -75,6 +97,7 @@ async def _measure(db: Path, url: str, levels: list[int], seconds: float, interv
             interval=0.0,
             tag="noopmax",
         )
+        before = await group_commits(client)
         scans_c = await drive(
             sessions[:ceiling_level],
             noop=False,
@@ -82,11 +105,13 @@ async def _measure(db: Path, url: str, levels: list[int], seconds: float, interv
             interval=0.0,
             tag="scanmax",
         )
+        per_commit = _per_commit(before, await group_commits(client))
         print(f"\nceiling (no pause, {ceiling_level} handhelds):")
         print(f"{ceiling_level:>9}  no-op   {noop_c.row()}")
         print(
             f"{ceiling_level:>9}  scans   {scans_c.row()}   ratio "
             f"{scans_c.rate / noop_c.rate if noop_c.rate else float('nan'):.2f} of no-op"
+            f"; {per_commit}"
         )
         print("\ntargets (issue 8):")
         if TARGET_LEVEL in results:
@@ -123,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             f"load site: {max(levels)} handhelds built in {time.perf_counter() - t0:.1f} s ({db})"
         )
         with edge_process(db) as (url, pid):
-            print(f"edge server pid {pid} at {url} (uvicorn, own process); client: httpx asyncio")
+            print(
+                f"edge server pid {pid} at {url} (uvicorn, own process); client: asyncio "
+                "(httpx for sign-on, bench/load/wire.py for the timed windows)"
+            )
             failures = asyncio.run(_measure(db, url, levels, args.seconds, args.interval))
     return 1 if failures else 0
 

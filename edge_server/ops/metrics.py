@@ -25,7 +25,7 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from starlette.routing import Mount
@@ -213,6 +213,18 @@ class SiteCollector(Collector):
             path = Path(f"{db.path}{suffix}")
             size.add_metric([name], path.stat().st_size if path.exists() else 0)
         yield size
+        # group commit (edge_server/db/database.py): commands per COMMIT = commands / commits
+        commits = CounterMetricFamily(
+            "aisleway_db_group_commits",
+            "Write transactions committed for commands (one fsync each) since start.",
+            value=db.batches,
+        )
+        yield commits
+        yield CounterMetricFamily(
+            "aisleway_db_group_commit_commands",
+            "Commands those transactions carried since start.",
+            value=db.batched,
+        )
 
 
 @router.get(

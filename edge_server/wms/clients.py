@@ -163,22 +163,26 @@ def require_owner(source: Source, owner: str) -> str:
     return owner
 
 
+def _item_column(
+    source: Source, column: str, where: str, params: list[Any], values: list[Any]
+) -> set[Any]:
+    """The distinct `column` of the items matching `where`, whose `{marks}` stands for
+    `values` (read 500 at a time: SQLite limits the parameters of one statement)."""
+    found: set[Any] = set()
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        condition = where.format(marks=",".join("?" * len(chunk)))
+        sql = f"SELECT DISTINCT {column} FROM items WHERE {condition}"
+        found |= {r[column] for r in fetch_rows(source, sql, [*params, *chunk])}
+    return found
+
+
 def document_owner(source: Source, item_ids: Iterable[int], stated: str = "") -> str:
     """The one owner of the items a document (order, ASN, PO) holds.
 
     A document holds one client's items only; `stated` (the owner the sender named, '' for
     none) must agree with them."""
-    ids = sorted(set(item_ids))
-    owners: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        owners |= {
-            r["owner"]
-            for r in fetch_rows(
-                source, f"SELECT DISTINCT owner FROM items WHERE id IN ({marks})", chunk
-            )
-        }
+    owners = _item_column(source, "owner", "id IN ({marks})", [], sorted(set(item_ids)))
     if len(owners) > 1:
         raise AislewayError(ErrorCode.CLIENT_ITEMS_MIXED, details={"owners": sorted(owners)})
     owner = owners.pop() if owners else stated
@@ -211,18 +215,7 @@ def foreign_skus(source: Source, owner: str, skus: Iterable[str]) -> list[str]:
     do not exist, so its documents are refused as naming unknown SKUs — never as naming
     another client's."""
     wanted = sorted(set(skus))
-    own: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        own |= {
-            r["sku"]
-            for r in fetch_rows(
-                source,
-                f"SELECT sku FROM items WHERE owner = ? AND sku IN ({marks})",
-                [owner, *chunk],
-            )
-        }
+    own = _item_column(source, "sku", "owner = ? AND sku IN ({marks})", [owner], wanted)
     return [s for s in wanted if s not in own]
 
 
