@@ -194,9 +194,7 @@ def Mutates(permission: str) -> Callable[..., Awaitable[Mutation]]:
     Use as `m: Annotated[Mutation, Depends(Mutates("stock.move"))]`."""
     requires = Requires(permission)
 
-    async def dep(
-        request: Request, principal: Annotated[Principal, Depends(requires)]
-    ) -> Mutation:
+    async def dep(request: Request, principal: Annotated[Principal, Depends(requires)]) -> Mutation:
         return Mutation(
             db=request.app.state.services.db,
             principal=principal,
