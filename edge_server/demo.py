@@ -21,7 +21,9 @@ from edge_server.settings import Settings
 from edge_server.shipping.services import load_services, parse_services_file
 from edge_server.timeutil import utcnow
 from edge_server.wms import inventory
+from edge_server.wms.clients import put_client
 from edge_server.wms.item_import import ImportReport, import_items
+from edge_server.wms.items import upsert_item, validate_item
 from edge_server.wms.layout import Layout
 from edge_server.wms.layout_store import load_layout
 from edge_server.wms.ledger import Actor
@@ -30,6 +32,7 @@ from edge_server.wms.outbound.allocation import allocate_order
 from edge_server.wms.outbound.packing import put_carton_type
 from edge_server.wms.outbound.waves import WaveConfig, plan_waves
 from edge_server.wms.purchase_orders import PoHeader, put_po, site_id
+from protocols.clients import ClientIn
 from protocols.inbound import PoLineIn
 from protocols.inventory import ReceiptIn
 from protocols.outbound import FulfillmentOrderIn
@@ -93,6 +96,7 @@ class DemoInfo:
     items: ImportReport | None = None
     stocked_bins: int = 0
     api_key: str | None = None
+    client_key: str | None = None  # the 3PL client ACME's own key (docs/clients.md)
     users: list[tuple[str, str, str, str]] = field(default_factory=lambda: list(USERS))
 
 
@@ -155,7 +159,62 @@ def seed_demo(services: Services, *, seed: int = 7, stock_every: int = 1) -> Dem
         ]
         put_po(w, site, DEMO_PO, PoHeader(supplier="Demo Supplier Co."), demo_lines)
         _seed_outbound(w, services.settings, rng, [i["sku"] for i in items])
-    return DemoInfo(created=True, items=report, stocked_bins=len(bins), api_key=api_key)
+        _seed_client(w, site, [f for f in faces if f not in bins])
+    _, client_key = services.api_keys.create("demo ACME portal", "client", client=DEMO_CLIENT)
+    return DemoInfo(
+        created=True,
+        items=report,
+        stocked_bins=len(bins),
+        api_key=api_key,
+        client_key=client_key,
+    )
+
+
+#: The demo's 3PL client: its items match docs/examples/edi-940-acme.edi.
+DEMO_CLIENT = "ACME"
+_CLIENT_ITEMS = (
+    ("ACME-TEE-BLK-M", "Acme tee, black, M", "012345678905", 0.2),
+    ("ACME-TEE-WHT-L", "Acme tee, white, L", "", 0.22),
+    ("ACME-MUG-01", "Acme mug", "", 0.35),
+)
+
+
+def _seed_client(w: SUDatabase, site: str, free_faces: list[str]) -> None:
+    """A 3PL client with its EDI identity, rules, branding and rates, three items in stock."""
+    client = ClientIn.model_validate(
+        {
+            "name": "Acme Brands Inc",
+            "edi": {"qualifier": "ZZ", "id": "ACMEBRANDS", "carrier_service": "UPS-GROUND"},
+            "picking": {"min_shelf_life_days": 30},
+            "branding": {
+                "display_name": "ACME",
+                "return_address": ["Acme Returns", "55 Market St", "San Francisco CA 94105"],
+                "slip_message": "Thank you for shopping with Acme!",
+                "accent_colour": "#b5121b",
+            },
+            "billing": {
+                "storage_basis": "bin_days",
+                "storage": "0.40",
+                "receipt": "10.00",
+                "line_picked": "0.25",
+                "order_packed": "1.10",
+            },
+        }
+    )
+    put_client(w, DEMO_CLIENT, client)
+    for (sku, description, gtin, kg), bin_code in zip(_CLIENT_ITEMS, free_faces, strict=False):
+        item, _ = validate_item(
+            {
+                "sku": sku,
+                "description": description,
+                "gtin": gtin,
+                "weight_kg": kg,
+                "owner": DEMO_CLIENT,
+            }
+        )
+        upsert_item(w, item)
+        receipt = ReceiptIn(location=bin_code, sku=sku, qty=40, ref="DEMO-ACME-STOCK")
+        inventory.receive(w, site, receipt, Actor())
 
 
 def _seed_outbound(w: SUDatabase, settings: Settings, rng: random.Random, skus: list[str]) -> None:
@@ -311,6 +370,10 @@ def _print_welcome(settings: Settings, info: DemoInfo, pairing_code: str) -> Non
             f"`aisleway edge import-items --dry-run`), stock in {info.stocked_bins} bins"
         )
         lines.append(f"  API key    {info.api_key}  (demo OMS; shown once)")
+        lines.append(
+            f"  client key {info.client_key}  (3PL client ACME: GET /api/v1/client/stock; "
+            "send docs/examples/edi-940-acme.edi to POST /api/v1/client/edi)"
+        )
     else:
         lines.append("  reusing    the existing demo data (make demo-reset starts over)")
     lines += [

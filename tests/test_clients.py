@@ -323,3 +323,25 @@ def test_cli_makes_a_client_key_and_refuses_an_unknown_client(tmp_path: Path, ca
     finally:
         db.close()
     assert row is not None and row["role"] == "client" and row["client_id"] is not None
+
+
+def test_a_purchase_order_belongs_to_its_items_owner(edge: Any, site: Services, as_role: Any):
+    oms = as_role("integration")
+
+    def po(*skus: str) -> dict[str, Any]:
+        lines = [{"line_no": n, "sku": sku, "qty": 4} for n, sku in enumerate(skus, 1)]
+        return {"supplier": "Mill", "lines": lines}
+
+    made = edge.put(f"{API}/purchase-orders/PO-A1", json=po("ACME-TEE"), headers=oms.with_key())
+    assert_response(made, 201)
+    stored = site.db.query_one("SELECT owner FROM purchase_orders WHERE number = 'PO-A1'")
+    assert stored == {"owner": "ACME"}
+    before = rows(site)
+    mixed = edge.put(
+        f"{API}/purchase-orders/PO-X", json=po("ACME-TEE", "BOLT-TENT"), headers=oms.with_key()
+    )
+    assert_response(mixed, 422, code="CLIENT_ITEMS_MIXED")
+    moved = edge.put(f"{API}/purchase-orders/PO-A1", json=po("BOLT-TENT"), headers=oms.with_key())
+    assert_response(moved, 422, code="CLIENT_OWNER_MISMATCH")
+    assert rows(site) == before
+    assert site.db.query("SELECT number FROM purchase_orders") == [{"number": "PO-A1"}]

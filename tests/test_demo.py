@@ -48,7 +48,13 @@ def test_seed_builds_a_consistent_site_once(tmp_path, monkeypatch):
         assert info.items.counts.imported == 42 and info.items.counts.refused == 6
         db = services.db
         assert db.query_one("SELECT COUNT(*) AS n FROM locations")["n"] > 1000
-        assert db.query_one("SELECT COUNT(DISTINCT item_id) AS n FROM stock")["n"] == 42
+        # the 42 imported items and the 3PL client ACME's 3, all in stock
+        assert db.query_one("SELECT COUNT(DISTINCT item_id) AS n FROM stock")["n"] == 42 + 3
+        client = db.query_one("SELECT code, edi_id FROM clients")
+        assert client == {"code": "ACME", "edi_id": "ACMEBRANDS"}
+        assert db.query_one("SELECT COUNT(*) AS n FROM items WHERE owner = 'ACME'")["n"] == 3
+        assert info.client_key is not None
+        assert services.api_keys.identify(info.client_key).client == "ACME"
         assert {u.badge for u in services.users.list()} == {u[0] for u in USERS}
         assert check_ledger(db).ok
         po = db.query_one("SELECT number, status FROM purchase_orders")
@@ -62,7 +68,7 @@ def test_seed_builds_a_consistent_site_once(tmp_path, monkeypatch):
         assert db.query_one("SELECT COUNT(*) AS n FROM carton_types")["n"] == 3
         again = seed_demo(services)
         assert not again.created
-        assert db.query_one("SELECT COUNT(*) AS n FROM movements")["n"] == 42
+        assert db.query_one("SELECT COUNT(*) AS n FROM movements")["n"] == 42 + 3
     finally:
         services.db.close()
 
@@ -103,7 +109,8 @@ def test_two_sites_and_the_oms_are_seeded_consistently(tmp_path, monkeypatch):
                 code: edge.db.query_one("SELECT COUNT(DISTINCT item_id) AS n FROM stock")["n"]
                 for code, (edge, _) in edges.items()
             }
-            assert stocked == {"CHI": 42, "DAL": 21}  # DAL: every other SKU
+            # DAL: every other imported SKU; both: the 3PL client's 3
+            assert stocked == {"CHI": 42 + 3, "DAL": 21 + 3}
             again = seed_oms(oms, edges, _data("carriers.json"))
             assert not again.created and again.channel_key is None
             assert db.query_one("SELECT COUNT(*) AS n FROM sites")["n"] == 2
@@ -155,7 +162,7 @@ def test_demo_serves_logs_in_and_stops_cleanly(tmp_path):
         stock = httpx.get(
             f"{base}/api/v1/inventory/stock", headers={"Authorization": f"Bearer {token}"}
         )
-        assert stock.status_code == 200 and stock.json()["data"]["total"] == 42
+        assert stock.status_code == 200 and stock.json()["data"]["total"] == 42 + 3
         oms = f"http://127.0.0.1:{port + 100}"
         assert httpx.get(f"{oms}/health", timeout=5).status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port + 1}/health", timeout=5).status_code == 200
@@ -194,3 +201,38 @@ def _wait_for_sourcing(
     )
     assert answer.status_code == 200, answer.text
     return answer.json()["data"]
+
+
+def test_the_demo_client_sends_the_example_940(tmp_path, monkeypatch):
+    """What the welcome text suggests: the example 940 through the demo client's own key."""
+    from fastapi.testclient import TestClient
+
+    from edge_server.app import create_app
+
+    monkeypatch.setenv("AISLEWAY_PIN_HASH_MEMORY_KIB", "1024")
+    services = open_services(demo_settings(tmp_path))
+    try:
+        info = seed_demo(services)
+        example = Path(__file__).resolve().parent.parent / "docs/examples/edi-940-acme.edi"
+        with TestClient(create_app(services.settings, services)) as edge:
+            resp = edge.post(
+                "/api/v1/client/edi",
+                content=example.read_bytes(),
+                headers={
+                    "Authorization": f"Bearer {info.client_key}",
+                    "Idempotency-Key": "demo-940",
+                    "Content-Type": "application/edi-x12",
+                },
+            )
+            assert resp.status_code == 201, resp.text
+            sets = resp.json()["data"]["sets"]
+            assert [(s["number"], s["outcome"]) for s in sets] == [
+                ("SO-100234", "created"),
+                ("SO-100235", "created"),
+            ]
+            owners = services.db.query(
+                "SELECT number, owner FROM fulfillment_orders WHERE number LIKE 'SO-1002%'"
+            )
+            assert {o["owner"] for o in owners} == {"ACME"} and len(owners) == 2
+    finally:
+        services.db.close()

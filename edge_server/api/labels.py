@@ -50,6 +50,12 @@ _spooler.error_statuses = (503,)  # type: ignore[attr-defined]
 SpoolerDep = Annotated[PrintSpooler, Depends(_spooler)]
 
 
+def _hold(services: Any) -> float:
+    """How long a job a request sends itself is left alone by the spooler thread: one backoff
+    step, so the request's own attempt is the first (and answers with its outcome)."""
+    return float(services.settings.print_backoff_base_seconds)
+
+
 def _sent_or_refused(status: int, body: dict[str, Any], spooler: PrintSpooler) -> JSONResponse:
     """Send the request's jobs now (a replay sends what is still unsent); answer with them,
     or PRINTER_UNREACHABLE naming the jobs that are kept for retry."""
@@ -124,7 +130,7 @@ class LpnLabelIn(BaseModel):
 def print_lpn(
     body: LpnLabelIn, services: ServicesDep, spooler: SpoolerDep, m: Print
 ) -> JSONResponse:
-    site = services.settings.site
+    site, hold = services.settings.site, _hold(services)
 
     def effect(w: Any) -> tuple[int, dict[str, Any]]:
         label = lpn_label_for(
@@ -136,7 +142,9 @@ def print_lpn(
             expiry=body.expiry,
             qty=body.qty,
         )
-        job_id = enqueue_job(w, site, body.printer, label="lpn", ref=label.ref, zpl=lpn_zpl(label))
+        job_id = enqueue_job(
+            w, site, body.printer, label="lpn", ref=label.ref, zpl=lpn_zpl(label), hold_seconds=hold
+        )
         return 201, ok({"jobs": [{"id": job_id}]})
 
     return _sent_or_refused(*m.run(body.model_dump(mode="json"), effect), spooler)
@@ -161,7 +169,7 @@ class BinLabelsIn(BaseModel):
 def print_bins(
     body: BinLabelsIn, services: ServicesDep, spooler: SpoolerDep, m: Print
 ) -> JSONResponse:
-    db, site = services.db, services.settings.site
+    db, site, hold = services.db, services.settings.site, _hold(services)
     # Locations are looked up before the write transaction; the effect only queues.
     if body.codes is not None:
         rows = [get_location(db, site, code) for code in dict.fromkeys(body.codes)]
@@ -182,7 +190,7 @@ def print_bins(
 
     def effect(w: Any) -> tuple[int, dict[str, Any]]:
         ids = [
-            enqueue_job(w, site, body.printer, label="bin", ref=code, zpl=zpl)
+            enqueue_job(w, site, body.printer, label="bin", ref=code, zpl=zpl, hold_seconds=hold)
             for code, zpl in labels
         ]
         return 201, ok({"jobs": [{"id": i} for i in ids]})
@@ -227,7 +235,7 @@ def retry_print_job(
     site = services.settings.site
 
     def effect(w: Any) -> tuple[int, dict[str, Any]]:
-        requeue_job(w, site, job_id)
+        requeue_job(w, site, job_id, hold_seconds=_hold(services))
         return 200, ok({"jobs": [{"id": job_id}]})
 
     return _sent_or_refused(*m.run({"job_id": job_id}, effect), spooler)

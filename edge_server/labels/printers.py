@@ -169,15 +169,24 @@ def get_printer(db: Database, site: str, name: str) -> dict[str, Any]:
 
 # -- jobs ---------------------------------------------------------------------------------
 def enqueue_job(
-    w: SUDatabase, site: str, printer_name: str, *, label: str, ref: str, zpl: str
+    w: SUDatabase,
+    site: str,
+    printer_name: str,
+    *,
+    label: str,
+    ref: str,
+    zpl: str,
+    hold_seconds: float = 0.0,
 ) -> int:
-    """Keep a print job (status `queued`, due now) in the caller's transaction; its id."""
+    """Keep a print job (status `queued`) in the caller's transaction; its id. It is due now,
+    or — for a request that sends it itself right after its commit (`dispatch`) —
+    `hold_seconds` later, so the spooler thread does not race the request for the first try."""
     printer = printer_row(w, site, printer_name)
-    now = iso()
+    now = utcnow()
     cur = w.execute(
         "INSERT INTO print_jobs (printer_id, label, ref, zpl, status, next_attempt_at, "
         "created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-        [printer["id"], label, ref, zpl, now, now],
+        [printer["id"], label, ref, zpl, iso(now + timedelta(seconds=hold_seconds)), iso(now)],
     )
     return int(cur.lastrowid or 0)
 
@@ -246,8 +255,11 @@ def list_jobs(
     return [_job_view(r) for r in rows]
 
 
-def requeue_job(w: SUDatabase, site: str, job_id: int) -> dict[str, Any]:
-    """A person's retry: a queued or failed job becomes due now (one more attempt)."""
+def requeue_job(
+    w: SUDatabase, site: str, job_id: int, *, hold_seconds: float = 0.0
+) -> dict[str, Any]:
+    """A person's retry: a queued or failed job becomes due (one more attempt) now, or
+    `hold_seconds` later when the request sends it itself (see `enqueue_job`)."""
     row = _job_row(w, site, job_id)
     if row["status"] not in ("queued", "failed"):
         raise AislewayError(
@@ -255,7 +267,7 @@ def requeue_job(w: SUDatabase, site: str, job_id: int) -> dict[str, Any]:
         )
     w.execute(
         "UPDATE print_jobs SET status = 'queued', next_attempt_at = ? WHERE id = ?",
-        [iso(), job_id],
+        [iso(utcnow() + timedelta(seconds=hold_seconds)), job_id],
     )
     return _job_view(_job_row(w, site, job_id))
 

@@ -191,16 +191,25 @@ def write_po(
     """Create or replace PO `number` with already planned lines, inside the caller's write
     transaction. Refuses (changing nothing) PO_CLOSED and PO_LINE_RECEIVED. Emits
     `purchase_order.changed` unless the order is unchanged."""
+    from edge_server.wms.clients import document_owner  # clients reads through this module
+
     sid = site_id(w, site)
     now = iso()
     found = fetch_rows(
         w, "SELECT * FROM purchase_orders WHERE site_id = ? AND number = ?", [sid, number]
     )
+    # the PO belongs to the client owning its items (docs/clients.md); it never changes hands
+    owner = document_owner(w, [p.item_id for p in planned])
+    if found and found[0]["owner"] != owner:
+        raise AislewayError(
+            ErrorCode.CLIENT_OWNER_MISMATCH,
+            details={"number": number, "owner": owner, "po_owner": found[0]["owner"]},
+        )
     if not found:
         cur = w.execute(
             "INSERT INTO purchase_orders (site_id, number, supplier, due_date, blind, notes, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [sid, number, *_header_values(header), now, now],
+            "owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [sid, number, *_header_values(header), owner, now, now],
         )
         po_id = int(cur.lastrowid or 0)
         w.conn.executemany(
