@@ -21,7 +21,7 @@ from edge_server.access.tokens import TOKEN_PREFIX
 from edge_server.access.users import HANDHELD_ROLES
 from edge_server.db import Database
 from edge_server.errors import AislewayError
-from edge_server.integration.idempotency import run_idempotent
+from edge_server.integration.idempotency import run_idempotent, run_idempotent_async
 from edge_server.services import Services
 from edge_server.timeutil import iso, parse_iso, utcnow
 from edge_server.wms.ledger import Actor
@@ -178,6 +178,21 @@ class Mutation:
         self, payload: Any, effect: Callable[[SUDatabase], tuple[int, dict[str, Any]]]
     ) -> tuple[int, dict[str, Any]]:
         return run_idempotent(
+            self.db,
+            principal=self.principal.id,
+            key=self.key,
+            method=self.method,
+            path=self.path,
+            payload=payload,
+            effect=effect,
+        )
+
+    async def run_async(
+        self, payload: Any, effect: Callable[[SUDatabase], tuple[int, dict[str, Any]]]
+    ) -> tuple[int, dict[str, Any]]:
+        """`run` for an `async def` route: the effect runs on the writer's thread and the
+        route takes no thread of its own (the handhelds' stock moves; docs/load.md)."""
+        return await run_idempotent_async(
             self.db,
             principal=self.principal.id,
             key=self.key,

@@ -202,3 +202,65 @@ def test_commit_hooks_run_once_per_batch(db: Database) -> None:
     held = Held(db)
     run_threads(db, [held.fn, *(insert(f"h{i}") for i in range(5))])
     assert len(calls) == 2
+
+
+def test_async_callers_share_commits_with_threads_and_get_their_own_answers(db: Database):
+    import asyncio
+
+    held = Held(db)
+    holder = threading.Thread(target=lambda: db.run_write(held.fn))
+    holder.start()
+    assert held.inside.wait(10)
+
+    async def main() -> list[Any]:
+        tasks = [asyncio.ensure_future(db.run_write_async(insert(f"a{i}"))) for i in range(10)]
+
+        def fails(w: Any) -> None:
+            w.execute("INSERT INTO t (v) VALUES ('never')")
+            raise ValueError("refused")
+
+        tasks.append(asyncio.ensure_future(db.run_write_async(fails)))
+        for _ in range(1000):  # all eleven wait behind the held command
+            if db.waiting == 11:
+                break
+            await asyncio.sleep(0.01)
+        assert db.waiting == 11
+        held.release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    before = db.batches
+    results = asyncio.run(main())
+    holder.join(10)
+    assert all(isinstance(r, int) for r in results[:10]) and len(set(results[:10])) == 10
+    assert isinstance(results[10], ValueError)
+    assert rows(db) == sorted(["held", *(f"a{i}" for i in range(10))])
+    assert db.batches - before == 2  # the held command's, then one for the eleven
+
+
+def test_an_async_caller_that_goes_away_does_not_stop_its_command(db: Database):
+    import asyncio
+
+    held = Held(db)
+    holder = threading.Thread(target=lambda: db.run_write(held.fn))
+    holder.start()
+    assert held.inside.wait(10)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(db.run_write_async(insert("orphan")))
+        for _ in range(1000):
+            if db.waiting == 1:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()  # e.g. the handheld's connection dropped
+        held.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    holder.join(10)
+    for _ in range(1000):  # the command was queued: it commits all the same
+        if "orphan" in rows(db):
+            break
+        threading.Event().wait(0.01)
+    assert rows(db) == ["held", "orphan"]
+    assert db.run_write(insert("next")) > 0  # and the writer is free again

@@ -35,66 +35,70 @@ router = APIRouter(prefix="/inventory", tags=["inventory"])
 Command = Callable[[SUDatabase, str, Any, Actor], dict[str, Any]]
 
 
-def _apply(m: Mutation, site: str, cmd: BaseModel, run: Command, status: int = 201) -> JSONResponse:
+async def _apply(
+    m: Mutation, site: str, cmd: BaseModel, run: Command, status: int = 201
+) -> JSONResponse:
+    """One ledger command. The routes are `async def`: a handheld's scan takes no thread of
+    its own; its effect runs on the writer's thread, in a group commit (docs/load.md)."""
     actor = m.principal.actor
 
     def effect(w: SUDatabase) -> tuple[int, dict[str, Any]]:
         return status, ok(run(w, site, cmd, actor))
 
-    return reply(*m.run(cmd.model_dump(mode="json"), effect))
+    return reply(*await m.run_async(cmd.model_dump(mode="json"), effect))
 
 
 MovementEnvelope = Envelope[dict[str, Any]]
 
 
 @router.post("/receipts", status_code=201, response_model=MovementEnvelope)
-def post_receipt(
+async def post_receipt(
     body: ReceiptIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.receive"))]
 ) -> JSONResponse:
     """Stock arrives into a location (receiving dock, returns, or a found-stock correction)."""
-    return _apply(m, s.settings.site, body, inventory.receive)
+    return await _apply(m, s.settings.site, body, inventory.receive)
 
 
 @router.post("/moves", status_code=201, response_model=MovementEnvelope)
-def post_move(
+async def post_move(
     body: MoveIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.move"))]
 ) -> JSONResponse:
     """Move stock from one location to another (putaway, replenishment, consolidation)."""
-    return _apply(m, s.settings.site, body, inventory.move)
+    return await _apply(m, s.settings.site, body, inventory.move)
 
 
 @router.post("/picks", status_code=201, response_model=MovementEnvelope)
-def post_pick(
+async def post_pick(
     body: PickIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.pick"))]
 ) -> JSONResponse:
     """Pick stock from a bin into a tote, cart or staging location."""
-    return _apply(m, s.settings.site, body, inventory.pick)
+    return await _apply(m, s.settings.site, body, inventory.pick)
 
 
 @router.post("/shipments", status_code=201, response_model=MovementEnvelope)
-def post_shipment(
+async def post_shipment(
     body: ShipmentIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.ship"))]
 ) -> JSONResponse:
     """Stock leaves the building."""
-    return _apply(m, s.settings.site, body, inventory.ship)
+    return await _apply(m, s.settings.site, body, inventory.ship)
 
 
 @router.post("/adjustments", status_code=201, response_model=MovementEnvelope)
-def post_adjustment(
+async def post_adjustment(
     body: AdjustmentIn, s: ServicesDep, m: Annotated[Mutation, Depends(Mutates("stock.adjust"))]
 ) -> JSONResponse:
     """Correct the books to what is physically there; a reason is required."""
-    return _apply(m, s.settings.site, body, inventory.adjust)
+    return await _apply(m, s.settings.site, body, inventory.adjust)
 
 
 @router.post("/status-changes", status_code=201, response_model=MovementEnvelope)
-def post_status_change(
+async def post_status_change(
     body: StatusChangeIn,
     s: ServicesDep,
     m: Annotated[Mutation, Depends(Mutates("stock.status"))],
 ) -> JSONResponse:
     """Quarantine, mark damaged or release stock where it lies."""
-    return _apply(m, s.settings.site, body, inventory.change_status)
+    return await _apply(m, s.settings.site, body, inventory.change_status)
 
 
 @router.get("/stock", response_model=Envelope[StockPage])

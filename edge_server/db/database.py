@@ -12,10 +12,12 @@ before it is durable. Under no contention a batch is one command: the same as `w
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,12 @@ class _Job:
     done: bool = False
     result: Any = None
     error: BaseException | None = None
+    on_done: Callable[[], object] | None = None  # an async caller's wake-up
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the caller may have gone (cancelled); the command still ran
+        future.set_result(None)
 
 
 def _connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -78,6 +86,7 @@ class Database:
         self._queue: list[_Job] = []
         self._queue_cond = threading.Condition()
         self._leading = False
+        self._leader_pool: ThreadPoolExecutor | None = None  # leads for async callers
         self.batches = 0  # group commits so far (for /metrics and the load bench)
         self.batched = 0  # commands they carried
 
@@ -128,14 +137,53 @@ class Database:
                 self._leading = True
         if not job.done:
             try:
-                self._lead()
+                while not job.done:  # more than MAX_BATCH may be ahead of it
+                    self._lead()
             finally:
-                with self._queue_cond:
-                    self._leading = False
-                    self._queue_cond.notify_all()
+                self._hand_off()
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[no-any-return]
+
+    async def run_write_async(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        """`run_write` for a coroutine: the event loop is never blocked and no thread is
+        taken per command — `fn` runs on the batch's leader thread (one per batch)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        job = _Job(fn, on_done=lambda: loop.call_soon_threadsafe(_settle, future))
+        with self._queue_cond:
+            self._queue.append(job)
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._pool().submit(self._lead_and_hand_off)
+        await future
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._queue_cond:
+            if self._leader_pool is None:
+                self._leader_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+            return self._leader_pool
+
+    def _lead_and_hand_off(self) -> None:
+        try:
+            self._lead()
+        finally:
+            self._hand_off()
+
+    def _hand_off(self) -> None:
+        """After leading: commands still queued get the next leader (a thread of our own, so
+        async callers' commands never wait for a sync caller that is not coming); else the
+        writer is free and waiting threads may lead."""
+        with self._queue_cond:
+            more = bool(self._queue)
+            self._leading = more
+            self._queue_cond.notify_all()
+        if more:
+            self._pool().submit(self._lead_and_hand_off)
 
     @property
     def waiting(self) -> int:
@@ -180,6 +228,9 @@ class Database:
                     for job in batch:
                         job.done = True
                     self._queue_cond.notify_all()
+                for job in batch:
+                    if job.on_done is not None:
+                        job.on_done()
         if committed:
             self._run_hooks()
 
@@ -236,6 +287,8 @@ class Database:
             self._readers.clear()
         with self._write_lock:
             self._write_conn.close()
+        if self._leader_pool is not None:
+            self._leader_pool.shutdown(wait=False)
 
     def __enter__(self) -> Database:
         return self

@@ -24,19 +24,14 @@ def request_hash(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{body}".encode()).hexdigest()
 
 
-def run_idempotent(
-    db: Database,
-    *,
-    principal: str,
-    key: str | None,
-    method: str,
-    path: str,
-    payload: Any,
-    effect: Callable[[SUDatabase], tuple[int, dict[str, Any]]],
-) -> tuple[int, dict[str, Any]]:
-    """Run `effect` once per (principal, key). Errors raised by `effect` roll back and are not
-    stored, so a retry after a refusal is evaluated afresh. The answer comes back only after
-    the transaction holding the effect has committed."""
+Effect = Callable[[SUDatabase], tuple[int, dict[str, Any]]]
+
+
+def _once(
+    *, principal: str, key: str | None, method: str, path: str, payload: Any, effect: Effect
+) -> Effect:
+    """The command as the writer runs it: the stored answer for a replay, else `effect` and
+    its answer stored with it (same transaction)."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise AislewayError(ErrorCode.IDEMPOTENCY_KEY_REQUIRED)
     digest = request_hash(method, path, payload)
@@ -59,5 +54,40 @@ def run_idempotent(
         )
         return status, body
 
-    # group commit: this command may share its transaction (and its fsync) with others
+    return once
+
+
+def run_idempotent(
+    db: Database,
+    *,
+    principal: str,
+    key: str | None,
+    method: str,
+    path: str,
+    payload: Any,
+    effect: Effect,
+) -> tuple[int, dict[str, Any]]:
+    """Run `effect` once per (principal, key). Errors raised by `effect` roll back and are not
+    stored, so a retry after a refusal is evaluated afresh. The answer comes back only after
+    the transaction holding the effect has committed (group commit: it may share it)."""
+    once = _once(
+        principal=principal, key=key, method=method, path=path, payload=payload, effect=effect
+    )
     return db.run_write(once)
+
+
+async def run_idempotent_async(
+    db: Database,
+    *,
+    principal: str,
+    key: str | None,
+    method: str,
+    path: str,
+    payload: Any,
+    effect: Effect,
+) -> tuple[int, dict[str, Any]]:
+    """`run_idempotent` for an `async def` route: no thread taken per request."""
+    once = _once(
+        principal=principal, key=key, method=method, path=path, payload=payload, effect=effect
+    )
+    return await db.run_write_async(once)
