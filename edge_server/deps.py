@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlite_utils import Database as SUDatabase
 
 from edge_server.access.api_keys import API_KEY_PREFIX
 from edge_server.access.policy import POLICY, allowed
@@ -21,7 +20,7 @@ from edge_server.access.tokens import TOKEN_PREFIX
 from edge_server.access.users import HANDHELD_ROLES
 from edge_server.db import Database
 from edge_server.errors import AislewayError
-from edge_server.integration.idempotency import run_idempotent, run_idempotent_async
+from edge_server.integration.idempotency import Effect, idempotent_command
 from edge_server.services import Services
 from edge_server.timeutil import iso, parse_iso, utcnow
 from edge_server.wms.ledger import Actor
@@ -174,11 +173,8 @@ class Mutation:
     method: str
     path: str
 
-    def run(
-        self, payload: Any, effect: Callable[[SUDatabase], tuple[int, dict[str, Any]]]
-    ) -> tuple[int, dict[str, Any]]:
-        return run_idempotent(
-            self.db,
+    def command(self, payload: Any, effect: Effect) -> Effect:
+        return idempotent_command(
             principal=self.principal.id,
             key=self.key,
             method=self.method,
@@ -187,20 +183,13 @@ class Mutation:
             effect=effect,
         )
 
-    async def run_async(
-        self, payload: Any, effect: Callable[[SUDatabase], tuple[int, dict[str, Any]]]
-    ) -> tuple[int, dict[str, Any]]:
+    def run(self, payload: Any, effect: Effect) -> tuple[int, dict[str, Any]]:
+        return self.db.run_write(self.command(payload, effect))
+
+    async def run_async(self, payload: Any, effect: Effect) -> tuple[int, dict[str, Any]]:
         """`run` for an `async def` route: the effect runs on the writer's thread and the
         route takes no thread of its own (the handhelds' stock moves; docs/load.md)."""
-        return await run_idempotent_async(
-            self.db,
-            principal=self.principal.id,
-            key=self.key,
-            method=self.method,
-            path=self.path,
-            payload=payload,
-            effect=effect,
-        )
+        return await self.db.run_write_async(self.command(payload, effect))
 
 
 def Mutates(permission: str) -> Callable[..., Awaitable[Mutation]]:

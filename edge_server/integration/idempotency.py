@@ -27,11 +27,12 @@ def request_hash(method: str, path: str, payload: Any) -> str:
 Effect = Callable[[SUDatabase], tuple[int, dict[str, Any]]]
 
 
-def _once(
+def idempotent_command(
     *, principal: str, key: str | None, method: str, path: str, payload: Any, effect: Effect
 ) -> Effect:
-    """The command as the writer runs it: the stored answer for a replay, else `effect` and
-    its answer stored with it (same transaction)."""
+    """The command as the writer runs it (`Database.run_write` / `run_write_async`): the
+    stored answer for a replay, else `effect` and its answer stored with it (same
+    transaction). Refuses a missing or unusable key at once."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise AislewayError(ErrorCode.IDEMPOTENCY_KEY_REQUIRED)
     digest = request_hash(method, path, payload)
@@ -70,24 +71,7 @@ def run_idempotent(
     """Run `effect` once per (principal, key). Errors raised by `effect` roll back and are not
     stored, so a retry after a refusal is evaluated afresh. The answer comes back only after
     the transaction holding the effect has committed (group commit: it may share it)."""
-    once = _once(
+    command = idempotent_command(
         principal=principal, key=key, method=method, path=path, payload=payload, effect=effect
     )
-    return db.run_write(once)
-
-
-async def run_idempotent_async(
-    db: Database,
-    *,
-    principal: str,
-    key: str | None,
-    method: str,
-    path: str,
-    payload: Any,
-    effect: Effect,
-) -> tuple[int, dict[str, Any]]:
-    """`run_idempotent` for an `async def` route: no thread taken per request."""
-    once = _once(
-        principal=principal, key=key, method=method, path=path, payload=payload, effect=effect
-    )
-    return await db.run_write_async(once)
+    return db.run_write(command)
