@@ -41,61 +41,69 @@ def _scenario(s: Services, who: Principal) -> PickingScenario:
     )
 
 
-def _run(
+async def _run(
     m: Mutation,
     s: Services,
     payload: Any,
     call: Callable[[PickingScenario, SUDatabase], dict[str, Any]],
 ) -> JSONResponse:
-    """Run one step; a refused scan rolled back is then counted in its own transaction."""
+    """Run one step; a refused scan rolled back is then counted in its own transaction. The
+    step routes are `async def`: a picker's scan takes no thread of its own, its step runs
+    on the writer's thread in a group commit (docs/load.md)."""
     scenario = _scenario(s, m.principal)
     try:
-        return reply(*m.run(payload, lambda w: (200, call(scenario, w))))
+        return reply(*await m.run_async(payload, lambda w: (200, call(scenario, w))))
     except PickRefused as refused:
-        scenario.record_refusal(s.db, refused, request_key=m.key)
+        await s.db.run_write_async(_counted(scenario, refused, m.key))
         raise
 
 
+def _counted(
+    scenario: PickingScenario, refused: PickRefused, key: str | None
+) -> Callable[[SUDatabase], None]:
+    return lambda w: scenario.record_refusal(w, refused, request_key=key)
+
+
 @router.post(f"{PREFIX}/next", response_model=Answer)
-def claim(body: ClaimIn, s: ServicesDep, m: Step) -> JSONResponse:
+async def claim(body: ClaimIn, s: ServicesDep, m: Step) -> JSONResponse:
     """The picker's task in progress, else the next open task (or the one named)."""
-    return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.claim(w, body))
+    return await _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.claim(w, body))
 
 
 @router.post(f"{PREFIX}/bind-tote", response_model=Answer)
-def bind_tote(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
+async def bind_tote(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
     """Scan an empty tote for the cart position shown."""
-    return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.bind_tote(w, body))
+    return await _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.bind_tote(w, body))
 
 
 @router.post(f"{PREFIX}/scan-bin", response_model=Answer)
-def scan_bin(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
+async def scan_bin(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
     """The bin label of the current line."""
-    return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.scan_bin(w, body))
+    return await _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.scan_bin(w, body))
 
 
 @router.post(f"{PREFIX}/scan-item", response_model=Answer)
-def scan_item(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
+async def scan_item(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
     """The product (GTIN, GS1 with lot/count) or the LPN."""
-    return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.scan_item(w, body))
+    return await _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.scan_item(w, body))
 
 
 @router.post(f"{PREFIX}/quantity", response_model=Answer)
-def quantity(body: QuantityIn, s: ServicesDep, m: Step) -> JSONResponse:
+async def quantity(body: QuantityIn, s: ServicesDep, m: Step) -> JSONResponse:
     """How many of the scanned unit were taken."""
-    return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.quantity(w, body))
+    return await _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.quantity(w, body))
 
 
 @router.post(f"{PREFIX}/tote", response_model=Answer)
-def tote(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
+async def tote(body: ScanIn, s: ServicesDep, m: Step) -> JSONResponse:
     """The order's tote: posts the pick."""
-    return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.tote(w, body))
+    return await _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.tote(w, body))
 
 
 @router.post(f"{PREFIX}/short", response_model=Answer)
-def short(body: ShortIn, s: ServicesDep, m: Step) -> JSONResponse:
+async def short(body: ShortIn, s: ServicesDep, m: Step) -> JSONResponse:
     """The bin holds less than asked: what was found (and its tote)."""
-    return _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.short(w, body))
+    return await _run(m, s, body.model_dump(mode="json"), lambda sc, w: sc.short(w, body))
 
 
 @router.post(f"{PREFIX}/mis-scans", response_model=Answer)

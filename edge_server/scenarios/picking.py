@@ -354,28 +354,28 @@ class PickingScenario(ScenarioService):
         )
 
     def record_refusal(
-        self, db: Database, refused: PickRefused, *, request_key: str | None
+        self, w: SUDatabase, refused: PickRefused, *, request_key: str | None
     ) -> None:
-        """Count a refused scan, in a transaction of its own (the refused one rolled back).
-        A retry of the same request (same idempotency key) is counted once."""
+        """Count a refused scan, in a write transaction of its own (the refused one rolled
+        back: run it with `db.run_write`). A retry of the same request (same idempotency key)
+        is counted once."""
         detail = {**refused.details, "code": refused.code.value, "request": request_key}
-        with db.write() as w:
-            if request_key is not None and fetch_rows(
-                w,
-                "SELECT 1 FROM pick_events WHERE task_id = ? AND kind = ? AND user_id IS ? "
-                "AND json_extract(detail_json, '$.request') = ?",
-                [refused.task_id, refused.kind.value, self.user_id, request_key],
-            ):
-                return
-            self._event(
-                w,
-                site_id=refused.site_id,
-                task_id=refused.task_id,
-                line_id=refused.line_id,
-                kind=refused.kind,
-                qty=refused.qty,
-                detail=detail,
-            )
+        if request_key is not None and fetch_rows(
+            w,
+            "SELECT 1 FROM pick_events WHERE task_id = ? AND kind = ? AND user_id IS ? "
+            "AND json_extract(detail_json, '$.request') = ?",
+            [refused.task_id, refused.kind.value, self.user_id, request_key],
+        ):
+            return
+        self._event(
+            w,
+            site_id=refused.site_id,
+            task_id=refused.task_id,
+            line_id=refused.line_id,
+            kind=refused.kind,
+            qty=refused.qty,
+            detail=detail,
+        )
 
     def report_misscan(self, w: SUDatabase, body: MisScanIn) -> dict[str, Any]:
         """Count a mis-scan the handheld caught locally (it may arrive late, replayed from
