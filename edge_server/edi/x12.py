@@ -377,6 +377,19 @@ def _number(value: str, max_len: int) -> int | None:
     return int(value) if _DIGITS.fullmatch(value) and len(value) <= max_len else None
 
 
+def _check_trailer(seg: Segment, element: int, width: int, expected: int, problem: str) -> None:
+    """A GE or IEA element (a count or a control number) must equal `expected`: else
+    `GE_MISMATCH` / `IEA_MISMATCH` naming the element, what it holds and `problem`."""
+    if _number(seg.get(element), width) != expected:
+        raise X12Error(
+            f"{seg.id}_MISMATCH",
+            f"{seg.id}{element:02d} {seg.get(element)!r}: {problem}",
+            position=seg.position,
+            segment_id=seg.id,
+            element=element,
+        )
+
+
 def _read_gs(seg: Segment) -> FunctionalGroup:
     def bad(n: int, what: str) -> X12Error:
         return X12Error(
@@ -575,24 +588,21 @@ def _read_structure(ix: Interchange, segments: list[Segment]) -> None:
                 position=group.start,
                 segment_id="GS",
             )
-        if _number(ge.get(2), 9) != group.control_number:
-            raise X12Error(
-                "GE_MISMATCH",
-                f"GE02 {ge.get(2)!r} does not repeat the GS06 group control number "
-                f"{group.control_number}.",
-                position=ge.position,
-                segment_id="GE",
-                element=2,
-            )
-        if _number(ge.get(1), 6) != len(group.transactions):
-            raise X12Error(
-                "GE_MISMATCH",
-                f"GE01 says {ge.get(1)!r} transaction sets but group {group.control_number} "
-                f"has {len(group.transactions)}.",
-                position=ge.position,
-                segment_id="GE",
-                element=1,
-            )
+        _check_trailer(
+            ge,
+            2,
+            9,
+            group.control_number,
+            f"does not repeat the GS06 group control number {group.control_number}.",
+        )
+        _check_trailer(
+            ge,
+            1,
+            6,
+            len(group.transactions),
+            f"transaction sets are counted but group {group.control_number} has "
+            f"{len(group.transactions)}.",
+        )
         ix.groups.append(group)
     if iea is None:
         raise X12Error(
@@ -603,24 +613,20 @@ def _read_structure(ix: Interchange, segments: list[Segment]) -> None:
         )
     if i < n:
         raise _unexpected(segments[i], "after IEA (one interchange per file)")
-    if _number(iea.get(2), 9) != ix.control_number:
-        raise X12Error(
-            "IEA_MISMATCH",
-            f"IEA02 {iea.get(2)!r} does not repeat the ISA13 control number "
-            f"{ix.control_number:09d}.",
-            position=iea.position,
-            segment_id="IEA",
-            element=2,
-        )
-    if _number(iea.get(1), 5) != len(ix.groups):
-        raise X12Error(
-            "IEA_MISMATCH",
-            f"IEA01 says {iea.get(1)!r} functional groups but the interchange has "
-            f"{len(ix.groups)}.",
-            position=iea.position,
-            segment_id="IEA",
-            element=1,
-        )
+    _check_trailer(
+        iea,
+        2,
+        9,
+        ix.control_number,
+        f"does not repeat the ISA13 control number {ix.control_number:09d}.",
+    )
+    _check_trailer(
+        iea,
+        1,
+        5,
+        len(ix.groups),
+        f"functional groups are counted but the interchange has {len(ix.groups)}.",
+    )
 
 
 # --- writing ---------------------------------------------------------------------------------

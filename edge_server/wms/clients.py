@@ -38,7 +38,6 @@ __all__ = [
     "list_clients",
     "picking_rules",
     "put_client",
-    "require_owner",
 ]
 
 _CODE = re.compile(CLIENT_CODE_PATTERN)
@@ -154,13 +153,6 @@ def client_id_of(source: Source, code: str, *, active: bool = True) -> int:
     if active and not row["active"]:
         raise AislewayError(ErrorCode.CLIENT_INACTIVE, details={"client": code})
     return int(row["id"])
-
-
-def require_owner(source: Source, owner: str) -> str:
-    """`owner` as written on an item or a document: '' (the house) or a known client."""
-    if owner and _row(source, owner) is None:
-        raise AislewayError(ErrorCode.CLIENT_UNKNOWN, details={"owner": owner})
-    return owner
 
 
 def _item_column(
